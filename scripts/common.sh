@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Shared settings for quoka's build scripts. Sourced, not executed.
+set -euo pipefail
+
+QUOKA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+QUOKA_CACHE="${QUOKA_CACHE:-$QUOKA_ROOT/.cache}"
+QUOKA_BUILD="${QUOKA_BUILD:-$QUOKA_ROOT/build}"
+
+# The pinned upstream: llama.cpp as shipped inside node-llama-cpp@3.22.1.
+LLAMA_NPM_PKG="node-llama-cpp@3.22.1"
+LLAMA_NPM_TGZ="node-llama-cpp-3.22.1.tgz"
+LLAMA_NPM_INTEGRITY="sha512-bltIipuWmc123H7tMIgDGKSsSrhmhlQYeVUC48XTjVW7XGJJiJJyCdlTMzQ/LiWoPkGDpcL4FviDpgw7qfTiDw=="
+LLAMA_BASE_COMMIT="de3ff815ea7d559ee917f063901b8986f038abc6"
+LLAMA_BRANCH="quoka"
+
+LLAMA_SRC="${LLAMA_CPP_SRC:-$QUOKA_BUILD/llama.cpp}"
+LLAMA_BUILD_DIR="${LLAMA_BUILD_DIR:-$QUOKA_BUILD/llama-build}"
+
+log() { printf '[quoka] %s\n' "$*" >&2; }
+die() { printf '[quoka] error: %s\n' "$*" >&2; exit 1; }
+
+# need_tools cmd:pkg ... installs missing tools with apt when root, else prints the command.
+need_tools() {
+    local missing=() pkgs=() t
+    for t in "$@"; do
+        command -v "${t%%:*}" >/dev/null 2>&1 || { missing+=("${t%%:*}"); pkgs+=("${t##*:}"); }
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing ${pkgs[*]} with apt-get"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+    else
+        die "missing tools: ${missing[*]}; install them with: sudo apt-get install -y ${pkgs[*]}"
+    fi
+}
+
+# series_stamp: a hash of ggml-patch/series and the patches it names.
+series_stamp() {
+    (cd "$QUOKA_ROOT/ggml-patch" && cat series $(grep -v '^\s*#' series | grep -v '^\s*$') 2>/dev/null) |
+        openssl dgst -sha256 | awk '{print $NF}'
+}
