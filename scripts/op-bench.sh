@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Build and run the QUOKA op benchmark (scripts/op-bench/quoka-op-bench.cpp) against the
+# patched ggml in build/llama-build. Arguments go to the benchmark (see its usage line):
+#   scripts/op-bench.sh -t 2 -r 3          full CPU table (a few minutes)
+#   scripts/op-bench.sh --quick            small smoke run
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+[ -f "$LLAMA_BUILD_DIR/ggml/src/libggml.a" ] || "$QUOKA_ROOT/scripts/build-llama.sh"
+bin="$QUOKA_BUILD/quoka-op-bench"
+src="$QUOKA_ROOT/scripts/op-bench/quoka-op-bench.cpp"
+libs=("$LLAMA_BUILD_DIR/ggml/src/libggml.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-cpu.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-base.a")
+extra=()
+if [ -f "$LLAMA_BUILD_DIR/ggml/src/ggml-cuda/libggml-cuda.a" ]; then
+    libs=("$LLAMA_BUILD_DIR/ggml/src/libggml.a" "$LLAMA_BUILD_DIR/ggml/src/ggml-cuda/libggml-cuda.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-cpu.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-base.a")
+    cudalib="${CUDA_HOME:-/usr/local/cuda}/lib64"
+    extra=(-L"$cudalib" -lcudart -lcublas -lcublasLt -lcuda -ldl -lrt)
+fi
+if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "${libs[0]}" -nt "$bin" ]; then
+    log "compiling quoka-op-bench"
+    ${CXX:-g++} -O2 -std=c++17 -I"$LLAMA_SRC/ggml/include" "$src" -o "$bin" \
+        -Wl,--start-group "${libs[@]}" -Wl,--end-group -fopenmp -lpthread -lm "${extra[@]}"
+fi
+exec "$bin" "$@"

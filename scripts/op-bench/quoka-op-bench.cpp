@@ -1,0 +1,233 @@
+// quoka-op-bench: one layer's attention for one prefill chunk, dense flash_attn_ext versus QUOKA
+// (quoka_select + get_rows + quoka_mask + flash_attn_ext), on identical inputs in the same run.
+//
+//   quoka-op-bench [-t threads] [-r reps] [--quick] [--backend CPU|CUDA0] [--csv]
+//
+// Prints a markdown table: both times (median of reps), the speedup, and the share of the QUOKA
+// time spent in the selection alone.
+
+#include "ggml.h"
+#include "ggml-alloc.h"
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+struct bench_case {
+    int64_t hs, n_head, n_head_kv, n_tokens, n_kv;
+    int     n_keep;
+};
+
+struct bench_graphs {
+    ggml_context * ctx = nullptr;
+    ggml_backend_buffer_t buf = nullptr;
+    ggml_tensor * q = nullptr, * kc = nullptr, * vc = nullptr, * mask = nullptr, * own = nullptr;
+    ggml_cgraph * g_dense = nullptr, * g_quoka = nullptr, * g_sel = nullptr;
+    ggml_gallocr_t ga_dense = nullptr, ga_quoka = nullptr, ga_sel = nullptr;
+};
+
+static double time_graph(ggml_backend_t backend, ggml_cgraph * g, int reps) {
+    std::vector<double> t;
+    ggml_backend_graph_compute(backend, g); // warm-up
+    for (int i = 0; i < reps; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ggml_backend_graph_compute(backend, g);
+        ggml_backend_synchronize(backend);
+        t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size()/2];
+}
+
+static void fill_uniform(ggml_tensor * t, std::mt19937 & rng) {
+    std::uniform_real_distribution<float> dis(-1.0f, 1.0f);
+    std::vector<float> f(ggml_nelements(t));
+    for (auto & x : f) {
+        x = dis(rng);
+    }
+    if (t->type == GGML_TYPE_F16) {
+        std::vector<ggml_fp16_t> h(f.size());
+        ggml_fp32_to_fp16_row(f.data(), h.data(), f.size());
+        ggml_backend_tensor_set(t, h.data(), 0, h.size()*sizeof(ggml_fp16_t));
+    } else {
+        ggml_backend_tensor_set(t, f.data(), 0, f.size()*sizeof(float));
+    }
+}
+
+static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, bool csv) {
+    const size_t n_tensors = 64;
+    ggml_init_params ip = { ggml_tensor_overhead()*n_tensors + 3*ggml_graph_overhead(), nullptr, true };
+    ggml_context * ctx = ggml_init(ip);
+
+    // inputs laid out as in llama.cpp: K/V cache rows [hs, n_head_kv] per cell, the chunk at its end
+    ggml_tensor * q4   = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, c.hs, c.n_head, c.n_tokens);
+    ggml_tensor * kc   = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.hs, c.n_head_kv, c.n_kv);
+    ggml_tensor * vc   = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.hs, c.n_head_kv, c.n_kv);
+    ggml_tensor * mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, c.n_kv, c.n_tokens);
+    ggml_tensor * own  = ggml_new_tensor_1d(ctx, GGML_TYPE_I64, c.n_tokens);
+
+    ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
+    if (!buf) {
+        fprintf(stderr, "quoka-op-bench: out of memory for n_kv %lld\n", (long long) c.n_kv);
+        ggml_free(ctx);
+        return false;
+    }
+
+    std::mt19937 rng(42);
+    fill_uniform(q4, rng);
+    fill_uniform(kc, rng);
+    fill_uniform(vc, rng);
+    {
+        const int64_t past = c.n_kv - c.n_tokens;
+        std::vector<ggml_fp16_t> m(c.n_kv*c.n_tokens);
+        const ggml_fp16_t zero = ggml_fp32_to_fp16(0.0f), ninf = ggml_fp32_to_fp16(-INFINITY);
+        for (int64_t t = 0; t < c.n_tokens; ++t) {
+            for (int64_t j = 0; j < c.n_kv; ++j) {
+                m[t*c.n_kv + j] = j < past + t + 1 ? zero : ninf;
+            }
+        }
+        ggml_backend_tensor_set(mask, m.data(), 0, m.size()*sizeof(ggml_fp16_t));
+        std::vector<int64_t> o(c.n_tokens);
+        for (int64_t t = 0; t < c.n_tokens; ++t) {
+            o[t] = past + t;
+        }
+        ggml_backend_tensor_set(own, o.data(), 0, o.size()*sizeof(int64_t));
+    }
+
+    ggml_tensor * q = ggml_permute(ctx, q4, 0, 2, 1, 3);
+    ggml_tensor * k = ggml_permute(ctx, kc, 0, 2, 1, 3);
+    ggml_tensor * v = ggml_permute(ctx, vc, 0, 2, 1, 3);
+    const float scale = 1.0f/sqrtf((float) c.hs);
+
+    ggml_tensor * dense = ggml_flash_attn_ext(ctx, q, k, v, mask, scale, 0.0f, 0.0f);
+    ggml_prec_set_acc(dense, GGML_PREC_F32);
+    ggml_tensor * sparse = ggml_quoka_attn_ext(ctx, q, k, v, mask, own, c.n_keep, 16, scale, 0.0f);
+    ggml_tensor * sel = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, 16);
+
+    ggml_cgraph * gd = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gd, dense);
+    ggml_cgraph * gq = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gq, sparse);
+    ggml_cgraph * gs = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gs, sel);
+
+    double t_dense = 0, t_quoka = 0, t_sel = 0;
+    bool ok = true;
+    for (int i = 0; i < 3 && ok; ++i) {
+        ggml_cgraph * g = i == 0 ? gd : i == 1 ? gq : gs;
+        ggml_gallocr_t ga = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend));
+        if (!ggml_gallocr_alloc_graph(ga, g)) {
+            fprintf(stderr, "quoka-op-bench: graph allocation failed\n");
+            ok = false;
+        } else {
+            const double t = time_graph(backend, g, reps);
+            (i == 0 ? t_dense : i == 1 ? t_quoka : t_sel) = t;
+        }
+        ggml_gallocr_free(ga);
+    }
+
+    if (ok) {
+        const char * fmt = csv ? "%lld,%lld,%lld,%lld,%lld,%d,%.2f,%.2f,%.2f,%.2f,%.1f\n"
+                               : "| %4lld | %3lld | %5lld | %6lld | %5lld | %5d | %10.2f | %9.2f | %9.2f | %6.2fx | %5.1f%% |\n";
+        printf(fmt, (long long) c.hs, (long long) (c.n_head/c.n_head_kv), (long long) c.n_head,
+                (long long) c.n_tokens, (long long) c.n_kv, c.n_keep, t_dense, t_quoka, t_sel,
+                t_dense/t_quoka, 100.0*t_sel/t_quoka);
+        fflush(stdout);
+    }
+
+    ggml_backend_buffer_free(buf);
+    ggml_free(ctx);
+    return ok;
+}
+
+int main(int argc, char ** argv) {
+    int n_threads = 2, reps = 3;
+    bool quick = false, csv = false, gpu = false;
+    std::string backend_name = "CPU";
+    std::vector<int64_t> kvs = { 4096, 8192, 16384, 32768, 65536 };
+    std::vector<int64_t> tokens = { 512, 128 };
+    std::vector<int64_t> dims = { 128, 64 };
+    std::vector<int64_t> gqas = { 4 };
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "quoka-op-bench: %s needs a value\n", a.c_str());
+                exit(2);
+            }
+            return argv[++i];
+        };
+        auto list = [&](std::vector<int64_t> & out) {
+            out.clear();
+            std::string v = next();
+            for (size_t p = 0; p <= v.size();) {
+                size_t e = v.find(',', p);
+                if (e == std::string::npos) e = v.size();
+                out.push_back(atoll(v.substr(p, e - p).c_str()));
+                p = e + 1;
+            }
+        };
+        if (a == "-t") { n_threads = atoi(next().c_str()); }
+        else if (a == "-r") { reps = atoi(next().c_str()); }
+        else if (a == "--quick") { quick = true; }
+        else if (a == "--csv") { csv = true; }
+        else if (a == "--backend") { backend_name = next(); gpu = backend_name != "CPU"; }
+        else if (a == "--kv") { list(kvs); }
+        else if (a == "--tokens") { list(tokens); }
+        else if (a == "--hs") { list(dims); }
+        else if (a == "--gqa") { list(gqas); }
+        else {
+            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (quick) {
+        kvs = { 4096, 8192 };
+        tokens = { 128 };
+        dims = { 64 };
+    }
+
+    ggml_backend_load_all();
+    ggml_backend_t backend = gpu ? ggml_backend_init_by_name(backend_name.c_str(), nullptr)
+                                 : ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, nullptr);
+    if (!backend) {
+        fprintf(stderr, "quoka-op-bench: cannot initialise backend %s\n", backend_name.c_str());
+        return 1;
+    }
+    if (!gpu) {
+        ggml_backend_cpu_set_n_threads(backend, n_threads);
+    }
+
+    printf(csv ? "# backend=%s threads=%d reps=%d n_query=16 K/V=f16\n"
+               : "backend %s, %d threads, median of %d runs, N_Q 16, F16 K/V, times in ms\n\n",
+           ggml_backend_name(backend), n_threads, reps);
+    printf(csv ? "head_dim,gqa,n_head,n_tokens,n_kv,b_sa,dense_ms,quoka_ms,select_ms,speedup,select_pct\n"
+               : "| hd | gqa | heads | tokens |  n_kv |  B_SA |   dense ms |  quoka ms | select ms | speedup | select |\n"
+                 "|---:|----:|------:|-------:|------:|------:|-----------:|----------:|----------:|--------:|-------:|\n");
+
+    bool ok = true;
+    for (int64_t hs : dims) {
+        for (int64_t gqa : gqas) {
+            for (int64_t nt : tokens) {
+                for (int64_t kv : kvs) {
+                    const int64_t n_head_kv = 8;
+                    const int pct = (int) std::lround(0.12*(double) kv);
+                    for (int n_keep : { 1024, pct }) {
+                        ok &= run_case(backend, { hs, n_head_kv*gqa, n_head_kv, nt, kv, n_keep }, reps, csv);
+                    }
+                }
+            }
+        }
+    }
+
+    ggml_backend_free(backend);
+    return ok ? 0 : 1;
+}
