@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The project's test suite (what `make test` and CI run).
+#   scripts/test.sh          all: lint, op tests, Go tests, CUDA compile check
+#   scripts/test.sh ops|go|lint|cuda
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$QUOKA_ROOT"
+what="${1:-all}"
+
+run_lint() {
+    log "gofmt / go vet"
+    local bad
+    bad="$(gofmt -l bindings cmd models tests)"
+    [ -z "$bad" ] || die "gofmt needed on: $bad"
+    go vet ./...
+}
+
+run_ops() {
+    log "test-backend-ops: QUOKA ops on CPU (optimised kernels vs the CPU reference)"
+    "$LLAMA_BUILD_DIR/bin/test-backend-ops" test -b CPU -o 'QUOKA.*'
+}
+
+run_go() {
+    if [ ! -d "$QUOKA_ROOT/../shared/models" ]; then
+        log "note: ../shared is absent; tests that need its models skip"
+    fi
+    log "go test ./..."
+    go test -count=1 -timeout 40m ./...
+}
+
+run_cuda() {
+    if [ -x "$QUOKA_ROOT/scripts/cuda-compile-check.sh" ]; then
+        "$QUOKA_ROOT/scripts/cuda-compile-check.sh"
+    else
+        log "no CUDA compile check script; skipped"
+    fi
+}
+
+case "$what" in
+    all)  run_lint; run_ops; run_go; run_cuda ;;
+    ops)  run_ops ;;
+    go)   run_go ;;
+    lint) run_lint ;;
+    cuda) run_cuda ;;
+    *) die "unknown test group: $what (all, ops, go, lint, cuda)" ;;
+esac
+log "tests passed ($what)"
