@@ -1,0 +1,101 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Weight types a Preset may use.
+const (
+	TypeF16 = "f16"
+	TypeF32 = "f32"
+)
+
+// Preset describes the shape of a synthetic llama model.
+type Preset struct {
+	// Name identifies the preset, e.g. "bench-1b".
+	Name string
+	// Description says what the preset is for.
+	Description string
+	// Layers is the number of transformer blocks.
+	Layers int
+	// Embd is the hidden size (n_embd).
+	Embd int
+	// Heads is the number of attention (query) heads.
+	Heads int
+	// KVHeads is the number of key/value heads; Heads must be a multiple of it.
+	KVHeads int
+	// HeadDim is the size of one attention head.
+	HeadDim int
+	// FFN is the feed-forward inner size.
+	FFN int
+	// Context is the training context length written to the file.
+	Context int
+	// Type is the weight type of the matrices: TypeF16 or TypeF32.
+	// Norm weights are always F32.
+	Type string
+}
+
+// presets is the registry returned by Presets, in display order.
+var presets = []Preset{
+	{
+		Name:        "tiny",
+		Description: "2-layer toy model for tests (0.1M params, F32, ~430 KiB)",
+		Layers:      2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 128, Context: 4096,
+		Type: TypeF32,
+	},
+	{
+		Name:        "bench-small",
+		Description: "8-layer model for quick benchmarks (91M params, F16, ~173 MiB)",
+		Layers:      8, Embd: 1024, Heads: 16, KVHeads: 4, HeadDim: 64, FFN: 2816, Context: 65536,
+		Type: TypeF16,
+	},
+	{
+		Name:        "bench-1b",
+		Description: "Llama-3.2-1B block shapes with a 259-token byte vocabulary (974M params, F16, ~1.8 GiB)",
+		Layers:      16, Embd: 2048, Heads: 32, KVHeads: 8, HeadDim: 64, FFN: 8192, Context: 131072,
+		Type: TypeF16,
+	},
+}
+
+// Presets returns the built-in synthetic model presets.
+func Presets() []Preset {
+	out := make([]Preset, len(presets))
+	copy(out, presets)
+	return out
+}
+
+// LookupPreset returns the preset with the given name. The error for an
+// unknown name lists the valid ones.
+func LookupPreset(name string) (Preset, error) {
+	names := make([]string, len(presets))
+	for i, p := range presets {
+		if p.Name == name {
+			return p, nil
+		}
+		names[i] = p.Name
+	}
+	return Preset{}, fmt.Errorf("models: unknown preset %q (valid: %s)", name, strings.Join(names, ", "))
+}
+
+// maxLayers mirrors LLAMA_MAX_LAYERS in llama.cpp.
+const maxLayers = 512
+
+// Validate reports whether llama.cpp can load a model of this shape.
+func (p Preset) Validate() error {
+	switch {
+	case p.Name == "":
+		return fmt.Errorf("models: preset has no name")
+	case p.Layers <= 0 || p.Layers > maxLayers:
+		return fmt.Errorf("models: preset %q: layers %d out of range 1..%d", p.Name, p.Layers, maxLayers)
+	case p.Embd <= 0 || p.Heads <= 0 || p.KVHeads <= 0 || p.HeadDim <= 0 || p.FFN <= 0 || p.Context <= 0:
+		return fmt.Errorf("models: preset %q: all sizes must be positive", p.Name)
+	case p.Heads%p.KVHeads != 0:
+		return fmt.Errorf("models: preset %q: heads %d not a multiple of KV heads %d", p.Name, p.Heads, p.KVHeads)
+	case p.HeadDim%2 != 0:
+		return fmt.Errorf("models: preset %q: head dim %d must be even for RoPE", p.Name, p.HeadDim)
+	case p.Type != TypeF16 && p.Type != TypeF32:
+		return fmt.Errorf("models: preset %q: type %q, want %q or %q", p.Name, p.Type, TypeF16, TypeF32)
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package models
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// Synthetic model constants.
+const (
+	// synthStd is the standard deviation of the random weights.
+	synthStd = 0.02
+	// synthRopeFreqBase is llama.rope.freq_base (Llama 3).
+	synthRopeFreqBase = 500000
+	// synthRMSEps is llama.attention.layer_norm_rms_epsilon.
+	synthRMSEps = 1e-5
+	// chunkElems is the number of weights generated per parallel chunk.
+	chunkElems = 1 << 20
+)
+
+// fillKind says how a tensor's data is generated.
+type fillKind int
+
+const (
+	fillRandom fillKind = iota // approximately N(0, synthStd)
+	fillOnes                   // 1.0, for norm weights
+)
+
+// synthTensor is a tensor of the synthetic model and how to fill it.
+type synthTensor struct {
+	ggufTensor
+	Fill fillKind
+}
+
+// Synth writes a synthetic llama GGUF (version 3) file with the shapes of
+// preset p and deterministic random weights derived from seed: the same
+// preset and seed always give the same bytes. The vocabulary is a
+// byte-level SPM one (see byteVocab), so any text tokenizes.
+//
+// The file is written to a temporary file in the target directory and
+// renamed into place, so path never holds a partial model. The output
+// loads in llama.cpp as architecture "llama" but produces noise: use it
+// only for benchmarking.
+func Synth(path string, p Preset, seed uint64) (err error) {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("models: synth %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err := writeSynth(tmp, p, seed); err != nil {
+		return fmt.Errorf("models: synth %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("models: synth %s: sync: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("models: synth %s: chmod: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("models: synth %s: close: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("models: synth %s: rename: %w", path, err)
+	}
+	return nil
+}
+
+// writeSynth streams the whole GGUF file to w.
+func writeSynth(w io.Writer, p Preset, seed uint64) error {
+	kvs := synthMetadata(p, seed)
+	tensors := synthTensors(p)
+
+	g := newGGUFWriter(w)
+	g.header(len(tensors), len(kvs))
+	for _, kv := range kvs {
+		if err := g.kv(kv); err != nil {
+			return fmt.Errorf("write metadata: %w", err)
+		}
+	}
+	for _, t := range tensors {
+		g.tensorInfo(t.ggufTensor)
+	}
+	g.pad(ggufAlignment)
+	if g.err != nil {
+		return fmt.Errorf("write header: %w", g.err)
+	}
+
+	dataStart := uint64(g.n)
+	gen := newChunkGen()
+	for _, t := range tensors {
+		if uint64(g.n)-dataStart != t.Offset {
+			return fmt.Errorf("tensor %s: at data offset %d, want %d", t.Name, uint64(g.n)-dataStart, t.Offset)
+		}
+		if err := gen.write(g, t, nameSeed(seed, t.Name)); err != nil {
+			return fmt.Errorf("write tensor %s: %w", t.Name, err)
+		}
+		g.pad(ggufAlignment)
+	}
+	if err := g.flush(); err != nil {
+		return fmt.Errorf("write tensor data: %w", err)
+	}
+	return nil
+}
+
+// synthTensors lays out the tensors llama.cpp's llama architecture loads
+// (src/models/llama.cpp), with ggml ne[] shapes and aligned data offsets.
+func synthTensors(p Preset) []synthTensor {
+	wt := ggmlTypeF16
+	if p.Type == TypeF32 {
+		wt = ggmlTypeF32
+	}
+	var (
+		embd  = uint64(p.Embd)
+		vocab = uint64(len(byteVocab()))
+		q     = uint64(p.Heads * p.HeadDim)
+		kv    = uint64(p.KVHeads * p.HeadDim)
+		ffn   = uint64(p.FFN)
+	)
+	var ts []synthTensor
+	add := func(name string, typ uint32, fill fillKind, dims ...uint64) {
+		ts = append(ts, synthTensor{ggufTensor: ggufTensor{Name: name, Dims: dims, Type: typ}, Fill: fill})
+	}
+	add("token_embd.weight", wt, fillRandom, embd, vocab)
+	for i := 0; i < p.Layers; i++ {
+		blk := func(s string) string { return fmt.Sprintf("blk.%d.%s.weight", i, s) }
+		add(blk("attn_norm"), ggmlTypeF32, fillOnes, embd)
+		add(blk("attn_q"), wt, fillRandom, embd, q)
+		add(blk("attn_k"), wt, fillRandom, embd, kv)
+		add(blk("attn_v"), wt, fillRandom, embd, kv)
+		add(blk("attn_output"), wt, fillRandom, q, embd)
+		add(blk("ffn_norm"), ggmlTypeF32, fillOnes, embd)
+		add(blk("ffn_gate"), wt, fillRandom, embd, ffn)
+		add(blk("ffn_up"), wt, fillRandom, embd, ffn)
+		add(blk("ffn_down"), wt, fillRandom, ffn, embd)
+	}
+	add("output_norm.weight", ggmlTypeF32, fillOnes, embd)
+	add("output.weight", wt, fillRandom, embd, vocab)
+
+	var off uint64
+	for i := range ts {
+		ts[i].Offset = off
+		off += alignUp(ts[i].Bytes(), ggufAlignment)
+	}
+	return ts
+}
+
+// synthMetadata returns the metadata entries of the synthetic model, with
+// the value types llama.cpp's loader requires (it rejects e.g. a uint64
+// where it reads a uint32).
+func synthMetadata(p Preset, seed uint64) []ggufKV {
+	fileType := uint32(1) // LLAMA_FTYPE_MOSTLY_F16
+	if p.Type == TypeF32 {
+		fileType = 0 // LLAMA_FTYPE_ALL_F32
+	}
+	vocab := byteVocab()
+	return []ggufKV{
+		{"general.architecture", "llama"},
+		{"general.name", "quoka-synth-" + p.Name},
+		{"general.description", "synthetic random-weight model written by quoka: produces noise, for benchmarking only"},
+		{"general.file_type", fileType},
+		{"llama.vocab_size", uint32(len(vocab))},
+		{"llama.context_length", uint32(p.Context)},
+		{"llama.embedding_length", uint32(p.Embd)},
+		{"llama.block_count", uint32(p.Layers)},
+		{"llama.feed_forward_length", uint32(p.FFN)},
+		{"llama.rope.dimension_count", uint32(p.HeadDim)},
+		{"llama.rope.freq_base", float32(synthRopeFreqBase)},
+		{"llama.attention.head_count", uint32(p.Heads)},
+		{"llama.attention.head_count_kv", uint32(p.KVHeads)},
+		{"llama.attention.key_length", uint32(p.HeadDim)},
+		{"llama.attention.value_length", uint32(p.HeadDim)},
+		{"llama.attention.layer_norm_rms_epsilon", float32(synthRMSEps)},
+		{"tokenizer.ggml.model", "llama"},
+		{"tokenizer.ggml.tokens", vocab},
+		{"tokenizer.ggml.scores", make([]float32, len(vocab))},
+		{"tokenizer.ggml.token_type", byteVocabTypes()},
+		{"tokenizer.ggml.bos_token_id", uint32(tokenBOS)},
+		{"tokenizer.ggml.eos_token_id", uint32(tokenEOS)},
+		{"tokenizer.ggml.unknown_token_id", uint32(tokenUNK)},
+		{"tokenizer.ggml.add_bos_token", true},
+		{"tokenizer.ggml.add_eos_token", false},
+		{KeySynthetic, true},
+		{KeySyntheticPreset, p.Name},
+		{"quoka.synthetic.seed", seed},
+	}
+}
+
+// chunkGen generates tensor data in parallel chunks into reusable buffers
+// and writes them in order.
+type chunkGen struct {
+	bufs [][]byte
+}
+
+func newChunkGen() *chunkGen {
+	n := min(runtime.GOMAXPROCS(0), 16)
+	return &chunkGen{bufs: make([][]byte, n)}
+}
+
+// write generates the data of tensor t and writes it to g.
+func (c *chunkGen) write(g *ggufWriter, t synthTensor, seed uint64) error {
+	elemSize := int(t.Bytes() / t.Elements())
+	total := int(t.Elements())
+	nChunks := (total + chunkElems - 1) / chunkElems
+	if nChunks == 0 {
+		return errors.New("empty tensor")
+	}
+	for first := 0; first < nChunks; first += len(c.bufs) {
+		last := min(first+len(c.bufs), nChunks)
+		var wg sync.WaitGroup
+		for k := first; k < last; k++ {
+			n := min(chunkElems, total-k*chunkElems)
+			if cap(c.bufs[k-first]) < n*elemSize {
+				c.bufs[k-first] = make([]byte, chunkElems*elemSize)
+			}
+			buf := c.bufs[k-first][:n*elemSize]
+			wg.Go(func() { fillChunk(buf, t.Type, t.Fill, chunkRNG(seed, k)) })
+		}
+		wg.Wait()
+		for k := first; k < last; k++ {
+			n := min(chunkElems, total-k*chunkElems)
+			g.write(c.bufs[k-first][:n*elemSize])
+		}
+		if g.err != nil {
+			return g.err
+		}
+	}
+	return nil
+}
+
+// fillChunk fills buf with little-endian values of ggml type typ: 1.0 for
+// fillOnes, approxNormal(rng.next(), synthStd) for fillRandom.
+func fillChunk(buf []byte, typ uint32, fill fillKind, rng splitMix64) {
+	switch {
+	case typ == ggmlTypeF16 && fill == fillRandom:
+		tbl := f16NormalTable()
+		for i := 0; i+1 < len(buf); i += 2 {
+			binary.LittleEndian.PutUint16(buf[i:i+2], tbl[irwinHall(rng.next())])
+		}
+	case typ == ggmlTypeF16:
+		one := f32ToF16(1)
+		for i := 0; i+1 < len(buf); i += 2 {
+			binary.LittleEndian.PutUint16(buf[i:i+2], one)
+		}
+	case fill == fillRandom:
+		tbl := f32NormalTable()
+		for i := 0; i+3 < len(buf); i += 4 {
+			binary.LittleEndian.PutUint32(buf[i:i+4], math.Float32bits(tbl[irwinHall(rng.next())]))
+		}
+	default:
+		one := math.Float32bits(1)
+		for i := 0; i+3 < len(buf); i += 4 {
+			binary.LittleEndian.PutUint32(buf[i:i+4], one)
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package models
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSynthRoundTrip(t *testing.T) {
+	p, err := LookupPreset("tiny")
+	require.NoError(t, err)
+	path := synthFile(t, "tiny", 42)
+
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	tensors := synthTensors(p)
+	var params int64
+	for _, ts := range tensors {
+		params += int64(ts.Elements())
+	}
+
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"path", info.Path, path},
+		{"file size", info.FileSize, st.Size()},
+		{"architecture", info.Architecture, "llama"},
+		{"name", info.Name, "quoka-synth-tiny"},
+		{"layers", info.Layers, p.Layers},
+		{"embedding", info.EmbeddingLength, p.Embd},
+		{"ffn", info.FeedForwardLength, p.FFN},
+		{"heads", info.Heads, p.Heads},
+		{"kv heads", info.KVHeads, p.KVHeads},
+		{"head dim", info.HeadDim, p.HeadDim},
+		{"context", info.ContextLength, p.Context},
+		{"vocab", info.VocabSize, byteVocabSize},
+		{"rope base", info.RopeFreqBase, float64(synthRopeFreqBase)},
+		{"file type", info.FileType, "MOSTLY_F32"},
+		{"tensor types", info.TensorTypes, map[string]int{"F32": len(tensors)}},
+		{"tensor count", info.TensorCount, 3 + 9*p.Layers},
+		{"parameters", info.Parameters, params},
+		{"chat template", info.ChatTemplate, ""},
+		{"synthetic", info.Synthetic, true},
+		{"synthetic preset", info.SyntheticPreset, "tiny"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.got)
+		})
+	}
+}
+
+func TestSynthF16TensorTypes(t *testing.T) {
+	p := Preset{Name: "f16-toy", Layers: 1, Embd: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 64, Context: 128, Type: TypeF16}
+	path := filepath.Join(t.TempDir(), "f16.gguf")
+	require.NoError(t, Synth(path, p, 1))
+
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	assert.Equal(t, "MOSTLY_F16", info.FileType)
+	// Norms stay F32: attn_norm, ffn_norm per layer plus output_norm.
+	assert.Equal(t, map[string]int{"F16": 2 + 7*p.Layers, "F32": 1 + 2*p.Layers}, info.TensorTypes)
+	assert.Equal(t, "f16-toy", info.SyntheticPreset)
+}
+
+func TestSynthDeterminism(t *testing.T) {
+	a := fileSHA256(t, synthFile(t, "tiny", 7))
+	tests := []struct {
+		name string
+		seed uint64
+		same bool
+	}{
+		{"same seed", 7, true},
+		{"different seed", 8, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := fileSHA256(t, synthFile(t, "tiny", tc.seed))
+			if tc.same {
+				assert.Equal(t, a, b)
+			} else {
+				assert.NotEqual(t, a, b)
+			}
+		})
+	}
+}
+
+func TestSynthLeavesNoTempFile(t *testing.T) {
+	path := synthFile(t, "tiny", 1)
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	assert.Equal(t, "tiny.gguf", entries[0].Name())
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+}
+
+func TestSynthLayout(t *testing.T) {
+	p, err := LookupPreset("tiny")
+	require.NoError(t, err)
+	path := synthFile(t, "tiny", 3)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+
+	l, err := scanGGUF(f, st.Size())
+	require.NoError(t, err)
+	assert.Equal(t, uint32(3), l.Version)
+	assert.Equal(t, uint64(3+9*p.Layers), l.TensorCount)
+	assert.Zero(t, l.DataStart%ggufAlignment, "data section aligned")
+	// Every tensor, the last included, is padded to the alignment.
+	assert.Equal(t, st.Size(), l.DataEnd+(32-l.DataEnd%32)%32)
+	for _, ts := range synthTensors(p) {
+		assert.Zero(t, ts.Offset%ggufAlignment, ts.Name)
+	}
+}
+
+func TestSynthRejectsBadPreset(t *testing.T) {
+	base, err := LookupPreset("tiny")
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		mutate func(p *Preset)
+	}{
+		{"no name", func(p *Preset) { p.Name = "" }},
+		{"zero layers", func(p *Preset) { p.Layers = 0 }},
+		{"too many layers", func(p *Preset) { p.Layers = 513 }},
+		{"negative embd", func(p *Preset) { p.Embd = -1 }},
+		{"heads not multiple of kv heads", func(p *Preset) { p.KVHeads = 3 }},
+		{"odd head dim", func(p *Preset) { p.HeadDim = 15 }},
+		{"bad type", func(p *Preset) { p.Type = "q4_0" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base
+			tc.mutate(&p)
+			path := filepath.Join(t.TempDir(), "bad.gguf")
+			require.Error(t, Synth(path, p, 1))
+			assert.NoFileExists(t, path)
+		})
+	}
+}
+
+func TestSynthBadDirectory(t *testing.T) {
+	p, err := LookupPreset("tiny")
+	require.NoError(t, err)
+	err = Synth(filepath.Join(t.TempDir(), "missing", "x.gguf"), p, 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "models: synth")
+}
+
+func TestSynthTensorLayout(t *testing.T) {
+	p := Preset{Name: "shape", Layers: 2, Embd: 96, Heads: 6, KVHeads: 2, HeadDim: 32, FFN: 160, Context: 256, Type: TypeF16}
+	byName := map[string]synthTensor{}
+	for _, ts := range synthTensors(p) {
+		byName[ts.Name] = ts
+	}
+	require.Len(t, byName, 3+9*p.Layers)
+
+	tests := []struct {
+		name string
+		dims []uint64
+		typ  uint32
+		fill fillKind
+	}{
+		{"token_embd.weight", []uint64{96, byteVocabSize}, ggmlTypeF16, fillRandom},
+		{"output_norm.weight", []uint64{96}, ggmlTypeF32, fillOnes},
+		{"output.weight", []uint64{96, byteVocabSize}, ggmlTypeF16, fillRandom},
+		{"blk.1.attn_norm.weight", []uint64{96}, ggmlTypeF32, fillOnes},
+		{"blk.1.attn_q.weight", []uint64{96, 6 * 32}, ggmlTypeF16, fillRandom},
+		{"blk.1.attn_k.weight", []uint64{96, 2 * 32}, ggmlTypeF16, fillRandom},
+		{"blk.1.attn_v.weight", []uint64{96, 2 * 32}, ggmlTypeF16, fillRandom},
+		{"blk.1.attn_output.weight", []uint64{6 * 32, 96}, ggmlTypeF16, fillRandom},
+		{"blk.1.ffn_norm.weight", []uint64{96}, ggmlTypeF32, fillOnes},
+		{"blk.1.ffn_gate.weight", []uint64{96, 160}, ggmlTypeF16, fillRandom},
+		{"blk.1.ffn_up.weight", []uint64{96, 160}, ggmlTypeF16, fillRandom},
+		{"blk.1.ffn_down.weight", []uint64{160, 96}, ggmlTypeF16, fillRandom},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, ok := byName[tc.name]
+			require.True(t, ok)
+			assert.Equal(t, tc.dims, ts.Dims)
+			assert.Equal(t, tc.typ, ts.Type)
+			assert.Equal(t, tc.fill, ts.Fill)
+		})
+	}
+}
+
+func TestByteVocab(t *testing.T) {
+	v, types := byteVocab(), byteVocabTypes()
+	require.Len(t, v, byteVocabSize)
+	require.Len(t, types, byteVocabSize)
+	tests := []struct {
+		id   int
+		text string
+		typ  int32
+	}{
+		{tokenUNK, "<unk>", tokenTypeUnknown},
+		{tokenBOS, "<s>", tokenTypeControl},
+		{tokenEOS, "</s>", tokenTypeControl},
+		{3, "<0x00>", tokenTypeByte},
+		{3 + '\n', "<0x0A>", tokenTypeByte},
+		{3 + 0xff, "<0xFF>", tokenTypeByte},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.text, v[tc.id])
+		assert.Equal(t, tc.typ, types[tc.id])
+	}
+}
+
+func TestFillChunkMatchesDirectConversion(t *testing.T) {
+	const n = 4096
+	tests := []struct {
+		name string
+		typ  uint32
+		fill fillKind
+		want func(r uint64) []byte
+	}{
+		{"f16 random", ggmlTypeF16, fillRandom, func(r uint64) []byte {
+			return binary.LittleEndian.AppendUint16(nil, f32ToF16(approxNormal(r, synthStd)))
+		}},
+		{"f32 random", ggmlTypeF32, fillRandom, func(r uint64) []byte {
+			return binary.LittleEndian.AppendUint32(nil, math.Float32bits(approxNormal(r, synthStd)))
+		}},
+		{"f16 ones", ggmlTypeF16, fillOnes, func(uint64) []byte { return []byte{0x00, 0x3c} }},
+		{"f32 ones", ggmlTypeF32, fillOnes, func(uint64) []byte { return []byte{0, 0, 0x80, 0x3f} }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			size := 4
+			if tc.typ == ggmlTypeF16 {
+				size = 2
+			}
+			buf := make([]byte, n*size)
+			fillChunk(buf, tc.typ, tc.fill, chunkRNG(9, 3))
+			rng := chunkRNG(9, 3)
+			var want []byte
+			for i := 0; i < n; i++ {
+				want = append(want, tc.want(rng.next())...)
+			}
+			assert.Equal(t, want, buf)
+		})
+	}
+}
+
+func BenchmarkFillChunkF16(b *testing.B) {
+	buf := make([]byte, chunkElems*2)
+	b.SetBytes(int64(len(buf)))
+	for i := 0; b.Loop(); i++ {
+		fillChunk(buf, ggmlTypeF16, fillRandom, chunkRNG(1, i))
+	}
+}
