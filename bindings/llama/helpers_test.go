@@ -1,0 +1,64 @@
+package llama
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// golden is the greedy continuation of "Once upon a time" by stories260K in
+// upstream llama.cpp (BOS added), as recorded in ../shared/README.md.
+const (
+	goldenPrompt = "Once upon a time"
+	goldenPrefix = ", there was a little girl named Lily. She loved to play outside in the park."
+)
+
+// sharedPath returns a file under ../shared beside the repository root
+// (this package sits two levels below the root), skipping the test when it
+// is absent, as on a fresh clone.
+func sharedPath(t testing.TB, rel string) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	p := filepath.Join(root, "..", "shared", filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s not available (../shared is absent beside the repository): %v", rel, err)
+	}
+	return p
+}
+
+func storiesPath(t testing.TB) string { return sharedPath(t, "models/stories260K.gguf") }
+
+func loadStories(t testing.TB) *Model {
+	t.Helper()
+	m, err := LoadModel(storiesPath(t), ModelParams{})
+	require.NoError(t, err)
+	t.Cleanup(m.Free)
+	return m
+}
+
+func newTestContext(t testing.TB, m *Model, p ContextParams) *Context {
+	t.Helper()
+	if p.Threads == 0 {
+		p.Threads = 1
+	}
+	c, err := NewContext(m, p)
+	require.NoError(t, err)
+	t.Cleanup(c.Free)
+	return c
+}
+
+// storyTokens returns about n tokens of TinyStories text, BOS first.
+func storyTokens(t testing.TB, m *Model, n int) []Token {
+	t.Helper()
+	data, err := os.ReadFile(sharedPath(t, "data/tinystories-sample.txt"))
+	require.NoError(t, err)
+	text := strings.ReplaceAll(string(data[:min(len(data), 8*n)]), "<|endoftext|>", "\n")
+	toks, err := m.Tokenize(text, true, false)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(toks), n, "sample text too short")
+	return toks[:n]
+}

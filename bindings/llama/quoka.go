@@ -1,0 +1,110 @@
+package llama
+
+/*
+#include "shim.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+)
+
+// QuokaOptions configures QUOKA, query-oriented sparse attention during
+// prefill: for each prefill chunk (n_ubatch tokens, the paper's B_CP) and each
+// KV head, QUOKA scores the past keys against a few representative queries of
+// the chunk and attends only to the best-scoring ones plus the chunk itself.
+// Decoding stays dense.
+type QuokaOptions struct {
+	// Enabled turns QUOKA on. The other fields are ignored when it is off.
+	Enabled bool
+	// Budget is the number of past keys kept per KV head for each chunk
+	// (the paper's B_SA). 0 means: use BudgetFraction.
+	Budget int
+	// BudgetFraction sets B_SA as a fraction (0, 1] of the past keys visible
+	// to the chunk, used when Budget is 0.
+	BudgetFraction float64
+	// Queries is the number of queries per head that score the past keys
+	// (the paper's N_Q). 0 means the default, 16.
+	Queries int
+	// MinKV is the number of past keys up to which a chunk attends densely:
+	// QUOKA engages only once the past holds more keys than this (a past
+	// that fits in the budget B_SA is attended densely anyway).
+	MinKV int
+}
+
+// DefaultQueries is the default N_Q.
+const DefaultQueries = 16
+
+// DefaultQuokaOptions returns QUOKA switched off with the defaults the other
+// fields take when it is switched on: N_Q 16 and B_SA one eighth (12.5%) of
+// the visible past.
+func DefaultQuokaOptions() QuokaOptions {
+	return QuokaOptions{BudgetFraction: 0.125, Queries: DefaultQueries}
+}
+
+// Validate reports option values that cannot work. Options that are not
+// Enabled are always valid.
+func (q QuokaOptions) Validate() error {
+	if !q.Enabled {
+		return nil
+	}
+	var errs []error
+	if q.Budget < 0 {
+		errs = append(errs, fmt.Errorf("budget %d is negative", q.Budget))
+	}
+	if q.Budget == 0 && !(q.BudgetFraction > 0 && q.BudgetFraction <= 1) {
+		errs = append(errs, fmt.Errorf("budget fraction %g is not in (0, 1]", q.BudgetFraction))
+	}
+	if q.Queries < 0 {
+		errs = append(errs, fmt.Errorf("queries %d is negative", q.Queries))
+	}
+	if q.MinKV < 0 {
+		errs = append(errs, fmt.Errorf("min KV %d is negative", q.MinKV))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid QUOKA options: %w", err)
+	}
+	return nil
+}
+
+// String summarises the options, e.g. "off" or "B_SA=256 N_Q=16 min_kv=512".
+func (q QuokaOptions) String() string {
+	if !q.Enabled {
+		return "off"
+	}
+	budget := fmt.Sprintf("B_SA=%d", q.Budget)
+	if q.Budget == 0 {
+		budget = fmt.Sprintf("B_SA=%g%%", q.BudgetFraction*100)
+	}
+	return fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV)
+}
+
+func (q QuokaOptions) queries() int {
+	if q.Queries == 0 {
+		return DefaultQueries
+	}
+	return q.Queries
+}
+
+// applyQuoka writes q into the llama.cpp context parameters. It is the one
+// place where QUOKA meets C; the fields it sets come with the patch series
+// (llama_context_params.quoka_*). Until then it only accepts QUOKA off.
+func applyQuoka(p *C.struct_llama_context_params, q QuokaOptions) error {
+	_ = p
+	if err := q.Validate(); err != nil {
+		return err
+	}
+	if q.Enabled {
+		return ErrQuokaUnavailable
+	}
+	return nil
+}
+
+// CheckQuoka reports whether NewContext would accept q: it fails with a
+// validation error, or with ErrQuokaUnavailable when q is enabled and this
+// llama.cpp build lacks QUOKA. Use it to fail before loading a model.
+func CheckQuoka(q QuokaOptions) error {
+	p := C.llama_context_default_params()
+	return applyQuoka(&p, q)
+}

@@ -1,0 +1,37 @@
+// Package llama's C shim: only what Go cannot do by calling llama.h directly,
+// namely C function pointers (log, abort and progress callbacks). No logic
+// that Go could hold lives here.
+#ifndef QUOKA_SHIM_H
+#define QUOKA_SHIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llama.h"
+
+// quoka_log_off is a minimum level above every ggml_log_level: nothing is printed.
+#define QUOKA_LOG_OFF 100
+
+// Installs the shim's logger for llama.cpp and ggml. Messages at or above
+// min_level (a ggml_log_level) go to stderr; error messages are also kept in a
+// small buffer (see quoka_log_errors) whatever the level.
+void quoka_log_install(int min_level);
+void quoka_log_set_level(int min_level);
+
+// Clears the error buffer / copies it into buf (NUL-terminated, truncated to
+// n-1 bytes). Returns the number of bytes copied.
+void   quoka_log_errors_reset(void);
+size_t quoka_log_errors(char * buf, size_t n);
+
+// Per-context abort flag polled by llama_decode between graph nodes.
+int *  quoka_abort_flag_new(void);
+void   quoka_abort_flag_free(int * flag);
+void   quoka_abort_flag_store(int * flag, int value);
+void   quoka_set_abort_callback(struct llama_context * ctx, int * flag);
+
+// Routes llama's model-load progress to the Go callback registered under
+// handle (a runtime/cgo.Handle).
+void quoka_model_params_set_progress(struct llama_model_params * params, uintptr_t handle);
+
+#endif // QUOKA_SHIM_H

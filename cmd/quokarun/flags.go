@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/quoka-llm/quoka/bindings/llama"
+)
+
+// Flags shared by the commands that run a model.
+
+var modelFlag = &cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "GGUF model `FILE` (required)"}
+
+// modelPath returns the -m flag. (Not a cli Required flag: cli would print
+// the help text along with the error.)
+func modelPath(c *cli.Context) (string, error) {
+	if p := c.String("model"); p != "" {
+		return p, nil
+	}
+	return "", usageErrorf("no model: give one with -m FILE")
+}
+
+// contextFlags configure the llama.cpp context.
+func contextFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "ctx-size", Aliases: []string{"c"}, Usage: "context window in tokens; 0: min(the model's training context, 4096), grown to fit the prompt"},
+		&cli.IntFlag{Name: "batch-size", Aliases: []string{"b"}, Value: 2048, Usage: "n_batch: most tokens per decode call"},
+		&cli.IntFlag{Name: "ubatch-size", Aliases: []string{"ub"}, Value: 512, Usage: "n_ubatch: the prefill chunk (B_CP)"},
+		&cli.IntFlag{Name: "threads", Aliases: []string{"t"}, Usage: "CPU threads; 0: one per CPU"},
+		&cli.IntFlag{Name: "gpu-layers", Aliases: []string{"ngl"}, Value: -1, Usage: "layers to offload to a GPU; -1: all (no effect in a CPU-only build)"},
+		&cli.StringFlag{Name: "flash-attn", Aliases: []string{"fa"}, Value: "auto", Usage: "flash attention: on, off or auto"},
+		&cli.BoolFlag{Name: "quoka", Usage: "enable QUOKA sparse attention during prefill (implied by the other --quoka-* flags)"},
+		&cli.StringFlag{Name: "quoka-budget", Usage: "B_SA, past keys kept per KV head: `N` keys, or N% of the visible past (default 12.5%)"},
+		&cli.IntFlag{Name: "quoka-queries", Usage: "N_Q, queries per head that score the past keys (default 16)"},
+		&cli.IntFlag{Name: "quoka-min-kv", Usage: "past keys up to which prefill stays dense"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print model, context and timing details to stderr"},
+	}
+}
+
+// samplingFlags configure token sampling and the generation length.
+func samplingFlags(nPredict int) []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "n-predict", Aliases: []string{"n"}, Value: nPredict, Usage: "most tokens to generate; -1: until end of text or a full context"},
+		&cli.Float64Flag{Name: "temp", Value: 0.8, Usage: "temperature; 0 samples greedily"},
+		&cli.IntFlag{Name: "top-k", Value: 40, Usage: "top-k sampling; 0 disables"},
+		&cli.Float64Flag{Name: "top-p", Value: 0.95, Usage: "top-p sampling; 1 disables"},
+		&cli.Float64Flag{Name: "min-p", Value: 0.05, Usage: "min-p sampling; 0 disables"},
+		&cli.Int64Flag{Name: "seed", Value: -1, Usage: "sampling seed; -1: random"},
+	}
+}
+
+// contextParams reads the context flags. NCtx is left as given (0: decide
+// once the prompt is known, see fitContext).
+func contextParams(c *cli.Context) (llama.ContextParams, error) {
+	p := llama.ContextParams{
+		NCtx:    c.Int("ctx-size"),
+		NBatch:  c.Int("batch-size"),
+		NUBatch: c.Int("ubatch-size"),
+		Threads: c.Int("threads"),
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"ctx-size", p.NCtx}, {"threads", p.Threads}} {
+		if f.v < 0 {
+			return p, usageErrorf("--%s %d: must not be negative", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"batch-size", p.NBatch}, {"ubatch-size", p.NUBatch}} {
+		if f.v <= 0 {
+			return p, usageErrorf("--%s %d: must be positive", f.name, f.v)
+		}
+	}
+	p.ThreadsBatch = p.Threads
+	fa, err := llama.ParseFlashAttn(c.String("flash-attn"))
+	if err != nil {
+		return p, usageErrorf("--flash-attn: %v", err)
+	}
+	p.FlashAttn = fa
+	if p.Quoka, err = quokaOptions(c); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// quokaOptions reads the --quoka* flags; any of them enables QUOKA.
+func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
+	q := llama.DefaultQuokaOptions()
+	q.Enabled = c.Bool("quoka") || c.IsSet("quoka-budget") || c.IsSet("quoka-queries") || c.IsSet("quoka-min-kv")
+	if !q.Enabled {
+		return q, nil
+	}
+	if c.IsSet("quoka-budget") {
+		n, frac, err := parseBudget(c.String("quoka-budget"))
+		if err != nil {
+			return q, usageErrorf("--quoka-budget: %v", err)
+		}
+		q.Budget, q.BudgetFraction = n, frac
+	}
+	if c.IsSet("quoka-queries") {
+		q.Queries = c.Int("quoka-queries")
+		if q.Queries <= 0 {
+			return q, usageErrorf("--quoka-queries %d: must be positive", q.Queries)
+		}
+	}
+	if c.IsSet("quoka-min-kv") {
+		q.MinKV = c.Int("quoka-min-kv")
+		if q.MinKV < 0 {
+			return q, usageErrorf("--quoka-min-kv %d: must not be negative", q.MinKV)
+		}
+	}
+	if err := q.Validate(); err != nil {
+		return q, usageErrorf("%v", err)
+	}
+	return q, nil
+}
+
+// parseBudget parses "256" (keys: n = 256) or "12.5%" (a fraction: 0.125).
+func parseBudget(s string) (n int, frac float64, err error) {
+	s = strings.TrimSpace(s)
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if err != nil || math.IsNaN(f) || f <= 0 || f > 100 {
+			return 0, 0, fmt.Errorf("invalid value %q (want a percentage in (0, 100])", s)
+		}
+		return 0, f / 100, nil
+	}
+	n, err = strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, 0, fmt.Errorf("invalid value %q (want N keys or N%%)", s)
+	}
+	return n, 0, nil
+}
+
+// generateOptions reads the sampling flags.
+func generateOptions(c *cli.Context) (llama.GenerateOptions, error) {
+	sp := llama.SamplerParams{
+		Temperature: float32(c.Float64("temp")),
+		TopK:        c.Int("top-k"),
+		TopP:        float32(c.Float64("top-p")),
+		MinP:        float32(c.Float64("min-p")),
+		Seed:        llama.RandomSeed,
+	}
+	switch seed := c.Int64("seed"); {
+	case seed >= 0 && seed < int64(llama.RandomSeed):
+		sp.Seed = uint32(seed)
+	case seed != -1:
+		return llama.GenerateOptions{}, usageErrorf("--seed %d: want -1 (random) or 0..%d", seed, llama.RandomSeed-1)
+	}
+	if err := sp.Validate(); err != nil {
+		return llama.GenerateOptions{}, usageErrorf("%v", err)
+	}
+	n := c.Int("n-predict")
+	if n < -1 || n == 0 {
+		return llama.GenerateOptions{}, usageErrorf("--n-predict %d: want a positive count or -1", n)
+	}
+	return llama.GenerateOptions{MaxTokens: max(n, 0), Sampler: sp}, nil
+}
+
+// defaultCtx is the context size used when -c is 0 and the prompt fits.
+const defaultCtx = 4096
+
+// fitContext picks the context size for -c 0: min(train, 4096), grown up
+// to the training context to fit the prompt and the tokens to generate.
+func fitContext(requested, train, promptTokens, nPredict int) int {
+	if requested > 0 {
+		return requested
+	}
+	if train <= 0 {
+		train = defaultCtx
+	}
+	need := promptTokens + max(nPredict, 0)
+	return min(train, max(defaultCtx, need))
+}
