@@ -1,6 +1,7 @@
 package llama
 
 /*
+#include <stdlib.h>
 #include "shim.h"
 */
 import "C"
@@ -79,8 +80,15 @@ type ContextParams struct {
 	ThreadsBatch int
 	// FlashAttn selects flash attention (auto by default).
 	FlashAttn FlashAttn
+	// CacheType is the KV cache's element type (F16 by default).
+	CacheType CacheType
 	// Quoka configures QUOKA sparse attention for prefill (off by default).
 	Quoka QuokaOptions
+	// Capture names graph tensors (at most 16, e.g. "quoka_sel-0", QUOKA's
+	// selection in layer 0) whose values Decode records for Captured.
+	// Capturing splits the graph at those tensors; it is meant for tests
+	// and inspection, not for speed.
+	Capture []string
 }
 
 // DefaultContextParams returns a 4096-token context with llama.cpp's default
@@ -112,13 +120,15 @@ type Context struct {
 // ctxResources is the C side of a Context, freed by Free or, as a safety
 // net, by a runtime cleanup.
 type ctxResources struct {
-	ptr   *C.struct_llama_context
-	abort *C.int    // the flag llama_decode polls, see armAbort
-	ref   *modelRef // the model's weights and vocabulary, kept alive
+	ptr     *C.struct_llama_context
+	abort   *C.int    // the flag llama_decode polls, see armAbort
+	ref     *modelRef // the model's weights and vocabulary, kept alive
+	capture *C.struct_quoka_capture
 }
 
 func (r *ctxResources) free() {
 	C.llama_free(r.ptr)
+	C.quoka_capture_free(r.capture)
 	C.quoka_abort_flag_free(r.abort)
 	r.ref.release()
 }
@@ -150,18 +160,40 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	cp.n_threads = C.int32_t(p.Threads)
 	cp.n_threads_batch = C.int32_t(p.ThreadsBatch)
 	cp.flash_attn_type = p.FlashAttn.c()
+	if p.CacheType == "" {
+		p.CacheType = CacheF16
+	}
+	kv, err := p.CacheType.c()
+	if err != nil {
+		return nil, err
+	}
+	cp.type_k, cp.type_v = kv, kv
 	cp.n_seq_max = 1
 	if err := applyQuoka(&cp, p.Quoka); err != nil {
 		return nil, err
+	}
+	var capture *C.struct_quoka_capture
+	if len(p.Capture) > 0 {
+		if len(p.Capture) > 16 {
+			return nil, fmt.Errorf("llama: at most 16 tensors can be captured, got %d", len(p.Capture))
+		}
+		capture = C.quoka_capture_new()
+		for _, name := range p.Capture {
+			cs := C.CString(name)
+			C.quoka_capture_add_name(capture, cs)
+			C.free(unsafe.Pointer(cs))
+		}
+		C.quoka_capture_install(&cp, capture)
 	}
 
 	var ptr *C.struct_llama_context
 	msg := captureLogErrors(func() { ptr = C.llama_init_from_model(m.ref.ptr, cp) })
 	if ptr == nil {
+		C.quoka_capture_free(capture)
 		return nil, fmt.Errorf("llama: creating context (n_ctx %d, n_batch %d, n_ubatch %d): %s",
 			cp.n_ctx, cp.n_batch, cp.n_ubatch, msg)
 	}
-	res := &ctxResources{ptr: ptr, abort: C.quoka_abort_flag_new(), ref: m.ref}
+	res := &ctxResources{ptr: ptr, abort: C.quoka_abort_flag_new(), ref: m.ref, capture: capture}
 	m.ref.acquire()
 	C.quoka_set_abort_callback(ptr, res.abort)
 

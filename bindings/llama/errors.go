@@ -24,9 +24,9 @@ var (
 	// ErrUnsupportedChatTemplate: llama.cpp does not recognise the model's
 	// chat template (it only knows a fixed list, it has no Jinja engine).
 	ErrUnsupportedChatTemplate = errors.New("chat template not supported by llama.cpp")
-	// ErrQuokaUnavailable: QUOKA was requested but this llama.cpp build does
-	// not have the QUOKA patch series.
-	ErrQuokaUnavailable = errors.New("QUOKA sparse attention is not available in this llama.cpp build")
+	// ErrQuokaUnavailable: QUOKA was requested with settings it cannot work
+	// with (flash attention off).
+	ErrQuokaUnavailable = errors.New("QUOKA sparse attention is not available with these settings")
 	// ErrClosed: the Model, Context, Batch or Sampler was already freed.
 	ErrClosed = errors.New("llama: use of freed object")
 )

@@ -251,10 +251,15 @@ func TestQuokaOptions(t *testing.T) {
 	assert.Equal(t, "off", q.String())
 
 	q.Enabled = true
-	_, err := NewContext(m, ContextParams{Quoka: q})
-	assert.ErrorIs(t, err, ErrQuokaUnavailable)
-	_, err = New(storiesPath(t), EnableQuoka(QuokaOptions{Budget: 256}))
-	assert.ErrorIs(t, err, ErrQuokaUnavailable)
+	_, err := NewContext(m, ContextParams{Quoka: q, FlashAttn: FlashAttnOff})
+	assert.ErrorIs(t, err, ErrQuokaUnavailable, "QUOKA needs flash attention")
+	c, err := NewContext(m, ContextParams{Quoka: q, FlashAttn: FlashAttnOn})
+	require.NoError(t, err)
+	assert.Equal(t, q, c.Params().Quoka)
+	c.Free()
+	l, err := New(storiesPath(t), EnableQuoka(QuokaOptions{Budget: 256}))
+	require.NoError(t, err)
+	l.Free()
 
 	for _, bad := range []QuokaOptions{
 		{Enabled: true},                      // no budget at all

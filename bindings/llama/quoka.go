@@ -31,16 +31,21 @@ type QuokaOptions struct {
 	// QUOKA engages only once the past holds more keys than this (a past
 	// that fits in the budget B_SA is attended densely anyway).
 	MinKV int
+	// Decode also applies the selection to single-token ubatches (decode).
+	// Off by default: decoding stays dense.
+	Decode bool
 }
+
+// DefaultBudget is the default B_SA, the paper's 1024 keys per KV head.
+const DefaultBudget = 1024
 
 // DefaultQueries is the default N_Q.
 const DefaultQueries = 16
 
 // DefaultQuokaOptions returns QUOKA switched off with the defaults the other
-// fields take when it is switched on: N_Q 16 and B_SA one eighth (12.5%) of
-// the visible past.
+// fields take when it is switched on: N_Q 16 and B_SA 1024 keys.
 func DefaultQuokaOptions() QuokaOptions {
-	return QuokaOptions{BudgetFraction: 0.125, Queries: DefaultQueries}
+	return QuokaOptions{Budget: DefaultBudget, Queries: DefaultQueries}
 }
 
 // Validate reports option values that cannot work. Options that are not
@@ -77,7 +82,11 @@ func (q QuokaOptions) String() string {
 	if q.Budget == 0 {
 		budget = fmt.Sprintf("B_SA=%g%%", q.BudgetFraction*100)
 	}
-	return fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV)
+	s := fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV)
+	if q.Decode {
+		s += " decode"
+	}
+	return s
 }
 
 func (q QuokaOptions) queries() int {
@@ -87,23 +96,31 @@ func (q QuokaOptions) queries() int {
 	return q.Queries
 }
 
-// applyQuoka writes q into the llama.cpp context parameters. It is the one
-// place where QUOKA meets C; the fields it sets come with the patch series
-// (llama_context_params.quoka_*). Until then it only accepts QUOKA off.
+// applyQuoka writes q into the llama.cpp context parameters
+// (llama_context_params.quoka_*, from the patch series). QUOKA needs flash
+// attention; with flash attention explicitly off it is refused.
 func applyQuoka(p *C.struct_llama_context_params, q QuokaOptions) error {
-	_ = p
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	if q.Enabled {
-		return ErrQuokaUnavailable
+	p.quoka = C.bool(q.Enabled)
+	if !q.Enabled {
+		return nil
 	}
+	if p.flash_attn_type == C.LLAMA_FLASH_ATTN_TYPE_DISABLED {
+		return fmt.Errorf("%w: QUOKA needs flash attention (use -fa on or auto)", ErrQuokaUnavailable)
+	}
+	p.quoka_budget = C.int32_t(q.Budget)
+	p.quoka_budget_frac = C.float(q.BudgetFraction)
+	p.quoka_queries = C.int32_t(q.queries())
+	p.quoka_min_kv = C.int32_t(q.MinKV)
+	p.quoka_decode = C.bool(q.Decode)
 	return nil
 }
 
-// CheckQuoka reports whether NewContext would accept q: it fails with a
-// validation error, or with ErrQuokaUnavailable when q is enabled and this
-// llama.cpp build lacks QUOKA. Use it to fail before loading a model.
+// CheckQuoka reports whether NewContext would accept q (with flash attention
+// on auto): it fails with a validation error. Use it to fail before loading a
+// model.
 func CheckQuoka(q QuokaOptions) error {
 	p := C.llama_context_default_params()
 	return applyQuoka(&p, q)

@@ -1,4 +1,6 @@
 #include "shim.h"
+#include "ggml.h"
+#include "ggml-backend.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -107,4 +109,104 @@ static bool quoka_progress_callback(float progress, void * user_data) {
 void quoka_model_params_set_progress(struct llama_model_params * params, uintptr_t handle) {
     params->progress_callback = quoka_progress_callback;
     params->progress_callback_user_data = (void *) handle;
+}
+
+// ---- tensor capture ----------------------------------------------------------
+
+#define QUOKA_CAPTURE_MAX_NAMES 16
+
+struct quoka_captured {
+    char    name[GGML_MAX_NAME];
+    int     type;
+    int64_t ne[4];
+    void *  data;
+    size_t  size;
+};
+
+struct quoka_capture {
+    char   names[QUOKA_CAPTURE_MAX_NAMES][GGML_MAX_NAME];
+    int    n_names;
+    struct quoka_captured * items;
+    size_t n, cap;
+};
+
+struct quoka_capture * quoka_capture_new(void) {
+    return calloc(1, sizeof(struct quoka_capture));
+}
+
+void quoka_capture_clear(struct quoka_capture * c) {
+    for (size_t i = 0; i < c->n; ++i) {
+        free(c->items[i].data);
+    }
+    c->n = 0;
+}
+
+void quoka_capture_free(struct quoka_capture * c) {
+    if (c) {
+        quoka_capture_clear(c);
+        free(c->items);
+        free(c);
+    }
+}
+
+void quoka_capture_add_name(struct quoka_capture * c, const char * name) {
+    if (c->n_names < QUOKA_CAPTURE_MAX_NAMES) {
+        snprintf(c->names[c->n_names++], GGML_MAX_NAME, "%s", name);
+    }
+}
+
+static bool quoka_capture_wanted(const struct quoka_capture * c, const char * name) {
+    for (int i = 0; i < c->n_names; ++i) {
+        if (strcmp(c->names[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool quoka_capture_cb(struct ggml_tensor * t, bool ask, void * user_data) {
+    struct quoka_capture * c = user_data;
+    if (!quoka_capture_wanted(c, t->name)) {
+        return ask ? false : true;
+    }
+    if (ask) {
+        return true;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2*c->cap : 16;
+        struct quoka_captured * items = realloc(c->items, cap*sizeof(*items));
+        if (!items) {
+            return true; // out of memory: skip, keep computing
+        }
+        c->items = items;
+        c->cap = cap;
+    }
+    struct quoka_captured * it = &c->items[c->n];
+    it->size = ggml_nbytes(t);
+    it->data = malloc(it->size);
+    if (!it->data) {
+        return true;
+    }
+    ggml_backend_tensor_get(t, it->data, 0, it->size);
+    snprintf(it->name, sizeof(it->name), "%s", t->name);
+    it->type = t->type;
+    for (int d = 0; d < 4; ++d) {
+        it->ne[d] = t->ne[d];
+    }
+    c->n++;
+    return true;
+}
+
+void quoka_capture_install(struct llama_context_params * p, struct quoka_capture * c) {
+    p->cb_eval = quoka_capture_cb;
+    p->cb_eval_user_data = c;
+}
+
+size_t quoka_capture_count(const struct quoka_capture * c) { return c->n; }
+const char * quoka_capture_name(const struct quoka_capture * c, size_t i) { return c->items[i].name; }
+const char * quoka_capture_type(const struct quoka_capture * c, size_t i) { return ggml_type_name(c->items[i].type); }
+int64_t quoka_capture_ne(const struct quoka_capture * c, size_t i, int dim) { return c->items[i].ne[dim]; }
+const void * quoka_capture_data(const struct quoka_capture * c, size_t i, size_t * size) {
+    *size = c->items[i].size;
+    return c->items[i].data;
 }

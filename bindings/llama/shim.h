@@ -34,4 +34,19 @@ void   quoka_set_abort_callback(struct llama_context * ctx, int * flag);
 // handle (a runtime/cgo.Handle).
 void quoka_model_params_set_progress(struct llama_model_params * params, uintptr_t handle);
 
+// Tensor capture: an eval callback that copies the graph tensors with the
+// given exact names (e.g. "quoka_sel-0") into a store after they are computed.
+struct quoka_capture;
+struct quoka_capture * quoka_capture_new(void);
+void   quoka_capture_free(struct quoka_capture * c);
+void   quoka_capture_add_name(struct quoka_capture * c, const char * name);
+void   quoka_capture_install(struct llama_context_params * p, struct quoka_capture * c);
+size_t quoka_capture_count(const struct quoka_capture * c);
+// i-th captured tensor: its name, ggml type name, shape and data
+const char * quoka_capture_name(const struct quoka_capture * c, size_t i);
+const char * quoka_capture_type(const struct quoka_capture * c, size_t i);
+int64_t      quoka_capture_ne(const struct quoka_capture * c, size_t i, int dim);
+const void * quoka_capture_data(const struct quoka_capture * c, size_t i, size_t * size);
+void   quoka_capture_clear(struct quoka_capture * c);
+
 #endif // QUOKA_SHIM_H

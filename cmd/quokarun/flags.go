@@ -34,9 +34,10 @@ func contextFlags() []cli.Flag {
 		&cli.IntFlag{Name: "gpu-layers", Aliases: []string{"ngl"}, Value: -1, Usage: "layers to offload to a GPU; -1: all (no effect in a CPU-only build)"},
 		&cli.StringFlag{Name: "flash-attn", Aliases: []string{"fa"}, Value: "auto", Usage: "flash attention: on, off or auto"},
 		&cli.BoolFlag{Name: "quoka", Usage: "enable QUOKA sparse attention during prefill (implied by the other --quoka-* flags)"},
-		&cli.StringFlag{Name: "quoka-budget", Usage: "B_SA, past keys kept per KV head: `N` keys, or N% of the visible past (default 12.5%)"},
+		&cli.StringFlag{Name: "quoka-budget", Usage: "B_SA, past keys kept per KV head: `N` keys, or N% of the visible past (default 1024)"},
 		&cli.IntFlag{Name: "quoka-queries", Usage: "N_Q, queries per head that score the past keys (default 16)"},
 		&cli.IntFlag{Name: "quoka-min-kv", Usage: "past keys up to which prefill stays dense"},
+		&cli.BoolFlag{Name: "quoka-decode", Usage: "also select keys for single-token steps (decode stays dense by default)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print model, context and timing details to stderr"},
 	}
 }
@@ -87,13 +88,18 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 	if p.Quoka, err = quokaOptions(c); err != nil {
 		return p, err
 	}
+	if p.Quoka.Enabled && fa == llama.FlashAttnOff {
+		return p, usageErrorf("--quoka needs flash attention: use -fa on or auto")
+	}
 	return p, nil
 }
 
 // quokaOptions reads the --quoka* flags; any of them enables QUOKA.
 func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
 	q := llama.DefaultQuokaOptions()
-	q.Enabled = c.Bool("quoka") || c.IsSet("quoka-budget") || c.IsSet("quoka-queries") || c.IsSet("quoka-min-kv")
+	q.Enabled = c.Bool("quoka") || c.IsSet("quoka-budget") || c.IsSet("quoka-queries") || c.IsSet("quoka-min-kv") ||
+		c.Bool("quoka-decode")
+	q.Decode = c.Bool("quoka-decode")
 	if !q.Enabled {
 		return q, nil
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/quoka-llm/quoka/bindings/llama"
 )
 
 func TestParseBudget(t *testing.T) {
@@ -71,7 +70,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--seed", "-7"}, "--seed", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "-b", "-1"}, "--batch-size", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-queries", "0"}, "--quoka-queries", 2},
-		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka"}, llama.ErrQuokaUnavailable.Error(), 1},
+		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka", "-fa", "off"}, "flash attention", 2},
+		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-budget", "150%"}, "--quoka-budget", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--nope"}, "nope", 2},
 		{[]string{"synth", "-o", "x.gguf"}, "no preset", 2},
 		{[]string{"info"}, "no model", 2},

@@ -1,0 +1,185 @@
+package llama
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// quokaReference is ../shared/data/quoka-reference-l0-c8.json: an independent
+// implementation's QUOKA selection for stories260K, window 0 of
+// tinystories-kld.txt, chunk 128, B_SA 256, N_Q 16, layer 0, chunk 8.
+type quokaReference struct {
+	Config struct {
+		BCP int `json:"bcp"`
+		BSA int `json:"bsa"`
+		NQ  int `json:"nq"`
+	} `json:"config"`
+	ChunkIndex     int       `json:"chunk_index"`
+	ChunkPositions []int     `json:"chunk_positions"`
+	NHeadKV        int       `json:"n_head_kv"`
+	Selected       [][]int   `json:"selected"`
+	Margin         []float64 `json:"margin_at_budget"`
+	TokenIDs       []int     `json:"token_ids"`
+}
+
+func loadQuokaReference(t *testing.T) quokaReference {
+	t.Helper()
+	data, err := os.ReadFile(sharedPath(t, "data/quoka-reference-l0-c8.json"))
+	require.NoError(t, err)
+	var ref quokaReference
+	require.NoError(t, json.Unmarshal(data, &ref))
+	require.Len(t, ref.Selected, ref.NHeadKV)
+	return ref
+}
+
+// selectionAtChunk prefills the reference tokens chunk by chunk with QUOKA on and returns layer 0's
+// selection (past cells per KV head) for the reference chunk.
+func selectionAtChunk(t *testing.T, m *Model, ref quokaReference, cache CacheType) [][]int {
+	t.Helper()
+	c := newTestContext(t, m, ContextParams{
+		NCtx: len(ref.TokenIDs), NBatch: ref.Config.BCP, NUBatch: ref.Config.BCP, Threads: 2,
+		FlashAttn: FlashAttnOn, CacheType: cache,
+		Quoka:   QuokaOptions{Enabled: true, Budget: ref.Config.BSA, Queries: ref.Config.NQ},
+		Capture: []string{"quoka_sel-0"},
+	})
+	toks := make([]Token, len(ref.TokenIDs))
+	for i, id := range ref.TokenIDs {
+		toks[i] = Token(id)
+	}
+	b, err := NewBatch(ref.Config.BCP, 1)
+	require.NoError(t, err)
+	defer b.Free()
+	end := ref.ChunkPositions[1]
+	var sel [][]int
+	for start := 0; start < end; start += ref.Config.BCP {
+		b.Clear()
+		for p := start; p < start+ref.Config.BCP; p++ {
+			require.NoError(t, b.Add(toks[p], p, false))
+		}
+		require.NoError(t, c.Decode(context.Background(), b))
+		got := c.Captured()
+		// QUOKA engages once the past (start) exceeds B_SA
+		if start <= ref.Config.BSA {
+			assert.Empty(t, got, "chunk at %d should be dense", start)
+			continue
+		}
+		require.Len(t, got, 1, "chunk at %d", start)
+		if start != ref.ChunkPositions[0] {
+			continue
+		}
+		sel = nil
+		cells := got[0].Int32s()
+		nSel := got[0].Shape[0]
+		require.Equal(t, ref.NHeadKV, got[0].Shape[1])
+		require.Equal(t, ref.Config.BSA+ref.Config.BCP, nSel)
+		for h := 0; h < ref.NHeadKV; h++ {
+			row := cells[h*nSel : h*nSel+ref.Config.BSA]
+			past := make([]int, len(row))
+			for i, v := range row {
+				past[i] = int(v) // a fresh single-sequence cache: cell == position
+			}
+			own := cells[h*nSel+ref.Config.BSA : (h+1)*nSel]
+			for i, v := range own {
+				require.Equal(t, start+i, int(v), "own cells of the chunk")
+			}
+			sel = append(sel, past)
+		}
+	}
+	require.NotNil(t, sel, "no selection captured for the reference chunk")
+	return sel
+}
+
+func overlap(a, b []int) int {
+	set := map[int]bool{}
+	for _, v := range a {
+		set[v] = true
+	}
+	n := 0
+	for _, v := range b {
+		if set[v] {
+			n++
+		}
+	}
+	return n
+}
+
+func TestQuokaSelectionMatchesReference(t *testing.T) {
+	ref := loadQuokaReference(t)
+	m := loadStories(t)
+
+	t.Run("f32 cache: identical", func(t *testing.T) {
+		sel := selectionAtChunk(t, m, ref, CacheF32)
+		for h := range sel {
+			assert.True(t, sort.IntsAreSorted(sel[h]))
+			assert.Equal(t, ref.Selected[h], sel[h], "KV head %d (margin at the cut %.2g)", h, ref.Margin[h])
+		}
+	})
+	t.Run("f16 cache: 99.9% identical", func(t *testing.T) {
+		sel := selectionAtChunk(t, m, ref, CacheF16)
+		same, total := 0, 0
+		for h := range sel {
+			same += overlap(ref.Selected[h], sel[h])
+			total += len(ref.Selected[h])
+		}
+		assert.GreaterOrEqual(t, float64(same)/float64(total), 0.999, "%d of %d indices identical", same, total)
+	})
+}
+
+// greedyText prefills tokens in ubatches of ub with the given QUOKA options and generates n tokens.
+func greedyText(t *testing.T, m *Model, toks []Token, ub int, q QuokaOptions, n int) string {
+	t.Helper()
+	c := newTestContext(t, m, ContextParams{NCtx: 2048, NBatch: 2048, NUBatch: ub, Threads: 2,
+		FlashAttn: FlashAttnOn, Quoka: q})
+	out, _, err := c.GenerateTokens(context.Background(), toks, GenerateOptions{MaxTokens: n, Sampler: SamplerParams{}})
+	require.NoError(t, err)
+	return out
+}
+
+func TestQuokaFullBudgetEqualsDense(t *testing.T) {
+	m := loadStories(t)
+	toks := storyTokens(t, m, 1500)
+	dense := greedyText(t, m, toks, 128, QuokaOptions{}, 24)
+	// B_SA at least the context: every past key is kept, QUOKA never needs to select
+	for _, q := range []QuokaOptions{
+		{Enabled: true, Budget: 2048},
+		{Enabled: true, BudgetFraction: 1},
+	} {
+		assert.Equal(t, dense, greedyText(t, m, toks, 128, q, 24), "%s", q)
+	}
+}
+
+func TestQuokaSparsePrefillStaysClose(t *testing.T) {
+	m := loadStories(t)
+	toks := storyTokens(t, m, 1500)
+	c := newTestContext(t, m, ContextParams{NCtx: 2048, NBatch: 2048, NUBatch: 128, Threads: 2,
+		FlashAttn: FlashAttnOn, Quoka: QuokaOptions{Enabled: true, Budget: 512, Queries: 16},
+		Capture: []string{"quoka_sel-4"}})
+	require.NoError(t, c.Prefill(context.Background(), toks, nil))
+	got := c.Captured()
+	// chunks whose past exceeds 512 keys took the QUOKA path in the last layer
+	wantChunks := 0
+	for start := 0; start < len(toks); start += 128 {
+		if start > 512 {
+			wantChunks++
+		}
+	}
+	assert.Len(t, got, wantChunks)
+	for _, g := range got {
+		assert.Equal(t, "i32", g.Type)
+		cells := g.Int32s()
+		for h := 0; h < g.Shape[1]; h++ {
+			past := cells[h*g.Shape[0] : h*g.Shape[0]+512]
+			for i := 1; i < len(past); i++ {
+				require.Less(t, past[i-1], past[i], "kept cells ascending and distinct")
+			}
+		}
+	}
+	logits := c.Logits(-1)
+	require.NotEmpty(t, logits)
+}
