@@ -68,6 +68,12 @@ type result struct {
 // does not finish within a minute.
 func runQuokarun(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	return runQuokarunTimeout(t, 60, stdin, args...)
+}
+
+// runQuokarunTimeout is runQuokarun with a limit of seconds.
+func runQuokarunTimeout(t *testing.T, seconds int, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(quokarun, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
@@ -80,7 +86,7 @@ func runQuokarun(t *testing.T, stdin string, args ...string) result {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case <-done:
-	case <-time.After(time.Minute):
+	case <-time.After(time.Duration(seconds) * time.Second):
 		_ = cmd.Process.Kill()
 		<-done
 		t.Fatalf("quokarun %s: timed out\nstderr: %s", strings.Join(args, " "), stderr.String())

@@ -39,6 +39,13 @@ func TestRunGolden(t *testing.T) {
 		for _, want := range []string{"prompt tokens: 5", "prefill:", "TTFT:", "tokens/s", "decode:", "n_ubatch 512", "flash-attn off", "quoka off"} {
 			assert.Contains(t, r.stderr, want)
 		}
+	})	t.Run("quoka on", func(t *testing.T) {
+		// a short prompt has no past to select from: QUOKA keeps the golden text
+		r := runQuokarun(t, "", "run", "-m", model, "-p", "Once upon a time", "-n", "32", "--temp", "0",
+			"--quoka", "--quoka-budget", "64", "-ub", "2", "--verbose")
+		require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+		assert.True(t, strings.HasPrefix(r.stdout, goldenCompletion), "stdout: %q", r.stdout)
+		assert.Contains(t, r.stderr, "quoka B_SA=64 N_Q=16")
 	})
 }
 
@@ -76,7 +83,8 @@ func TestRunErrors(t *testing.T) {
 		{"bad ubatch", []string{"run", "-m", model, "-p", "hi", "-ub", "0"}, "ubatch-size"},
 		{"bad top-p", []string{"run", "-m", model, "-p", "hi", "--top-p", "2"}, "top-p"},
 		{"bad quoka budget", []string{"run", "-m", model, "-p", "hi", "--quoka-budget", "lots"}, "--quoka-budget"},
-		{"quoka unavailable", []string{"run", "-m", model, "-p", "hi", "--quoka", "--quoka-budget", "12.5%"}, "QUOKA"},
+		{"quoka without flash attention", []string{"run", "-m", model, "-p", "hi", "--quoka", "-fa", "off"}, "flash attention"},
+		{"quoka budget over 100%", []string{"run", "-m", model, "-p", "hi", "--quoka-budget", "120%"}, "--quoka-budget"},
 		{"info missing", []string{"info", "-m", missing}, "file not found"},
 		{"info truncated", []string{"info", "-m", truncated}, "truncated"},
 		{"chat missing", []string{"chat", "-m", missing}, "file not found"},

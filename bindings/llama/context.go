@@ -395,6 +395,11 @@ func (c *Context) Logits(i int) []float32 {
 	if !c.validOutput(i) {
 		return nil
 	}
+	if i >= 0 {
+		// llama_get_logits_ith takes a batch position for i >= 0 but an output
+		// row counted from the end for i < 0: address the i-th output that way
+		i -= c.outputs
+	}
 	p := C.llama_get_logits_ith(c.res.ptr, C.int32_t(i))
 	if p == nil {
 		return nil

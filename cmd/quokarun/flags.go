@@ -33,6 +33,7 @@ func contextFlags() []cli.Flag {
 		&cli.IntFlag{Name: "threads", Aliases: []string{"t"}, Usage: "CPU threads; 0: one per CPU"},
 		&cli.IntFlag{Name: "gpu-layers", Aliases: []string{"ngl"}, Value: -1, Usage: "layers to offload to a GPU; -1: all (no effect in a CPU-only build)"},
 		&cli.StringFlag{Name: "flash-attn", Aliases: []string{"fa"}, Value: "auto", Usage: "flash attention: on, off or auto"},
+		&cli.StringFlag{Name: "cache-type", Aliases: []string{"ctk"}, Value: "f16", Usage: "KV cache type: f16, f32 or q8_0"},
 		&cli.BoolFlag{Name: "quoka", Usage: "enable QUOKA sparse attention during prefill (implied by the other --quoka-* flags)"},
 		&cli.StringFlag{Name: "quoka-budget", Usage: "B_SA, past keys kept per KV head: `N` keys, or N% of the visible past (default 1024)"},
 		&cli.IntFlag{Name: "quoka-queries", Usage: "N_Q, queries per head that score the past keys (default 16)"},
@@ -85,6 +86,9 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 		return p, usageErrorf("--flash-attn: %v", err)
 	}
 	p.FlashAttn = fa
+	if p.CacheType, err = llama.ParseCacheType(c.String("cache-type")); err != nil {
+		return p, usageErrorf("--cache-type: %v", err)
+	}
 	if p.Quoka, err = quokaOptions(c); err != nil {
 		return p, err
 	}

@@ -56,6 +56,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			chatCommand(),
 			infoCommand(),
 			synthCommand(),
+			benchCommand(),
+			evalCommand(),
 		},
 		// Errors are printed once, by run; cli prints nothing itself.
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/quoka-llm/quoka/bindings/llama"
+	"github.com/quoka-llm/quoka/cmd/quokarun/internal/benchfmt"
+)
+
+func benchCommand() *cli.Command {
+	flags := []cli.Flag{
+		modelFlag,
+		&cli.StringFlag{Name: "n-prompt", Aliases: []string{"p"}, Value: "4096,8192,16384,32768", Usage: "prompt lengths in tokens, comma-separated"},
+		&cli.IntFlag{Name: "repetitions", Aliases: []string{"r"}, Value: 3, Usage: "runs per setting and prompt length"},
+		&cli.StringFlag{Name: "budgets", Value: "1024", Usage: "QUOKA settings to compare with dense: B_SA key counts or N% shares, comma-separated"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "md", Usage: "output format: md, csv or json"},
+		&cli.StringFlag{Name: "plot", Usage: "also draw TTFT against prompt length into this PNG `FILE`"},
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "build prompts from this text `FILE` (default: built-in text)"},
+	}
+	for _, f := range contextFlags() {
+		switch f.Names()[0] {
+		case "ctx-size", "quoka", "quoka-budget", "verbose":
+			continue // the context fits the longest prompt; --budgets lists the QUOKA settings
+		}
+		flags = append(flags, f)
+	}
+	return &cli.Command{
+		Name:      "bench",
+		Usage:     "time to first token and prefill speed, dense vs QUOKA",
+		UsageText: "quokarun bench -m MODEL [-p 4096,8192] [-r 3] [--budgets 1024,25%] [-ub 512] [-t N] [-o md|csv|json] [--plot FILE.png]",
+		Description: "For every prompt length and repetition, the dense and the QUOKA runs are interleaved, each " +
+			"from an empty KV cache: time to first token is the prefill of the prompt (in n_ubatch chunks) plus " +
+			"the first greedy token. The table shows mean ± sample standard deviation over the repetitions and " +
+			"the TTFT speedup over dense at the same length. Prompts are text tokenized by the model, repeated " +
+			"to length; a warm-up run precedes the measurements.",
+		Flags:        flags,
+		OnUsageError: onUsageError,
+		Action:       benchAction,
+	}
+}
+
+// benchSetting is one column of the comparison: dense or a QUOKA budget.
+type benchSetting struct {
+	label string
+	quoka llama.QuokaOptions
+	ctx   *llama.Context
+}
+
+func parseIntList(s, flag string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, usageErrorf("--%s: %q is not a positive number", flag, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func benchAction(c *cli.Context) error {
+	stdout, stderr := c.App.Writer, c.App.ErrWriter
+	path, err := modelPath(c)
+	if err != nil {
+		return err
+	}
+	lengths, err := parseIntList(c.String("n-prompt"), "n-prompt")
+	if err != nil {
+		return err
+	}
+	reps := c.Int("repetitions")
+	if reps < 1 {
+		return usageErrorf("--repetitions must be at least 1")
+	}
+	format := c.String("output")
+	switch format {
+	case "md", "markdown", "csv", "json":
+	default:
+		return usageErrorf("--output %q: use md, csv or json", format)
+	}
+	cp, err := contextParams(c)
+	if err != nil {
+		return err
+	}
+	if cp.FlashAttn == llama.FlashAttnOff {
+		return usageErrorf("bench compares QUOKA with dense flash attention: use -fa on or auto")
+	}
+	cp.FlashAttn = llama.FlashAttnOn
+	settings := []*benchSetting{{label: "off"}}
+	for _, b := range strings.Split(c.String("budgets"), ",") {
+		b = strings.TrimSpace(b)
+		n, frac, err := parseBudget(b)
+		if err != nil {
+			return usageErrorf("--budgets: %v", err)
+		}
+		q := cp.Quoka
+		q.Enabled, q.Budget, q.BudgetFraction = true, n, frac
+		if err := q.Validate(); err != nil {
+			return usageErrorf("--budgets: %v", err)
+		}
+		settings = append(settings, &benchSetting{label: b, quoka: q})
+	}
+	text := benchText
+	if f := c.String("file"); f != "" {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("prompt file: %w", err)
+		}
+		text = string(data)
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
+	defer stop()
+	m, err := loadModel(ctx, path, c.Int("gpu-layers"), stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+
+	maxLen := 0
+	for _, n := range lengths {
+		maxLen = max(maxLen, n)
+	}
+	prompt, err := benchPrompt(m, text, maxLen)
+	if err != nil {
+		return err
+	}
+	cp.NCtx = maxLen + 16
+	for _, s := range settings {
+		p := cp
+		p.Quoka = s.quoka
+		if s.ctx, err = llama.NewContext(m, p); err != nil {
+			return err
+		}
+		defer s.ctx.Free()
+	}
+	info, _ := os.Stat(path)
+	var size int64
+	if info != nil {
+		size = info.Size()
+	}
+	threads := settings[0].ctx.Params().ThreadsBatch
+	ub := settings[0].ctx.Params().NUBatch
+
+	// warm-up: one short prefill per context
+	for _, s := range settings {
+		if _, _, err := ttft(ctx, s.ctx, prompt[:min(len(prompt), 2*ub)]); err != nil {
+			return benchErr(ctx, c, err)
+		}
+	}
+
+	rows := make(map[string]*benchfmt.Row)
+	var order []string
+	bar := newBar(stderr, len(lengths)*reps*len(settings), "bench")
+	for _, n := range lengths {
+		for r := 0; r < reps; r++ {
+			for _, s := range settings {
+				key := fmt.Sprintf("%d/%s", n, s.label)
+				row, ok := rows[key]
+				if !ok {
+					row = &benchfmt.Row{Model: m.Desc(), SizeMiB: float64(size) / (1 << 20), Params: m.NParams(),
+						Threads: threads, UBatch: ub, Quoka: s.label, Prompt: n}
+					rows[key] = row
+					order = append(order, key)
+				}
+				t, pre, err := ttft(ctx, s.ctx, prompt[:n])
+				if err != nil {
+					finishBar(bar)
+					return benchErr(ctx, c, err)
+				}
+				row.Runs = append(row.Runs, benchfmt.Run{TTFTSeconds: t.Seconds(), PrefillSeconds: pre.Seconds()})
+				if bar != nil {
+					_ = bar.Add(1)
+				}
+			}
+		}
+	}
+	finishBar(bar)
+	out := make([]benchfmt.Row, 0, len(order))
+	for _, k := range order {
+		out = append(out, *rows[k])
+	}
+	benchfmt.Summarize(out)
+	if err := benchfmt.Write(stdout, format, out); err != nil {
+		return err
+	}
+	if p := c.String("plot"); p != "" {
+		title := fmt.Sprintf("%s: time to first token, n_ubatch %d, %d threads", filepath.Base(path), ub, threads)
+		if err := benchfmt.Plot(p, title, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchErr(ctx context.Context, c *cli.Context, err error) error {
+	if ctx.Err() != nil && c.Context.Err() == nil {
+		return errInterrupted
+	}
+	return err
+}
+
+// ttft prefills prompt from an empty cache and samples the first token greedily; it returns the time
+// to first token and the prefill time.
+func ttft(ctx context.Context, lc *llama.Context, prompt []llama.Token) (time.Duration, time.Duration, error) {
+	lc.ClearKV()
+	s, err := llama.NewSampler(llama.SamplerParams{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.Free()
+	start := time.Now()
+	if err := lc.Prefill(ctx, prompt, nil); err != nil {
+		return 0, 0, err
+	}
+	pre := time.Since(start)
+	if _, err := s.Sample(lc, -1); err != nil {
+		return 0, 0, err
+	}
+	return time.Since(start), pre, nil
+}
+
+// benchPrompt tokenizes text (BOS first) and repeats it to n tokens.
+func benchPrompt(m *llama.Model, text string, n int) ([]llama.Token, error) {
+	toks, err := m.Tokenize(text, false, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(toks) == 0 {
+		return nil, fmt.Errorf("prompt text tokenizes to nothing")
+	}
+	out := make([]llama.Token, 0, n)
+	out = append(out, m.BOS())
+	for len(out) < n {
+		out = append(out, toks[:min(len(toks), n-len(out))]...)
+	}
+	return out, nil
+}
+
+// benchText is the built-in prompt text of `quokarun bench` (repeated to length).
+const benchText = `The lighthouse keeper kept a log of every ship that passed the point. On calm nights he wrote
+short notes: the name of the vessel, the hour, the direction of the wind, and the colour of the sky
+before dawn. On stormy nights the notes grew longer, because there was more to watch and more to fear.
+Over forty years the log filled eleven thick books, and the books told the history of the harbour
+better than any official record: which captains were careful, which cargoes came in spring, which
+families waited on the pier. When the light was finally automated, the keeper gave the books to the
+town library, where children still read them to learn the names of the old ships and the winds.
+`

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/quoka-llm/quoka/bindings/llama"
+	"github.com/quoka-llm/quoka/cmd/quokarun/internal/evalstats"
+)
+
+func evalCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "eval",
+		Usage: "measure QUOKA's fidelity to dense attention",
+		Subcommands: []*cli.Command{
+			evalKLDCommand(),
+		},
+		HideHelpCommand: true,
+	}
+}
+
+func evalKLDCommand() *cli.Command {
+	flags := []cli.Flag{
+		modelFlag,
+		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "text `FILE` to evaluate on (required)"},
+		&cli.IntFlag{Name: "chunks", Value: 4, Usage: "evaluate the first `W` windows; 0: all"},
+		&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
+	}
+	for _, f := range contextFlags() {
+		if f.Names()[0] == "ctx-size" {
+			f = &cli.IntFlag{Name: "ctx-size", Aliases: []string{"c"}, Value: 2048, Usage: "window length N in tokens (BOS included)"}
+		}
+		flags = append(flags, f)
+	}
+	return &cli.Command{
+		Name:      "kld",
+		Usage:     "KL divergence of QUOKA's next-token distributions from dense ones",
+		UsageText: "quokarun eval kld -m MODEL -f TEXT [-c N] [--chunks W] [-ub B] [--quoka-budget N|P%] [options]",
+		Description: "The text is tokenized once with BOS. Window w is [BOS] followed by the next N-1 tokens " +
+			"(consecutive, non-overlapping). Each window is prefilled from an empty cache in ubatches of B, " +
+			"once with dense attention and once with QUOKA (flash attention on in both). Statistics are " +
+			"pooled over the positions p >= B of every window (the first chunk is dense in both): mean " +
+			"KL(P_dense || P_quoka) of the next-token distributions, its 99th percentile, top-1 agreement " +
+			"and the perplexity of both on the next token. QUOKA is on with its defaults (B_SA 1024, N_Q 16) " +
+			"unless --quoka-* flags say otherwise.",
+		Flags:        flags,
+		OnUsageError: onUsageError,
+		Action:       evalKLDAction,
+	}
+}
+
+// kldReport is what `eval kld` measured.
+type kldReport struct {
+	Model   string             `json:"model"`
+	Text    string             `json:"text"`
+	Window  int                `json:"window"`
+	Windows int                `json:"windows"`
+	UBatch  int                `json:"n_ubatch"`
+	Quoka   string             `json:"quoka"`
+	Cache   string             `json:"cache_type"`
+	Pooled  evalstats.Result   `json:"pooled"`
+	PerWin  []evalstats.Result `json:"per_window"`
+}
+
+func evalKLDAction(c *cli.Context) error {
+	stdout, stderr := c.App.Writer, c.App.ErrWriter
+	path, err := modelPath(c)
+	if err != nil {
+		return err
+	}
+	if c.String("file") == "" {
+		return usageErrorf("no text: give one with -f FILE")
+	}
+	cp, err := contextParams(c)
+	if err != nil {
+		return err
+	}
+	n, w := cp.NCtx, c.Int("chunks")
+	if n < 2 || w < 0 {
+		return usageErrorf("--ctx-size must be at least 2 and --chunks not negative")
+	}
+	if !cp.Quoka.Enabled {
+		cp.Quoka.Enabled = true
+	}
+	if cp.FlashAttn == llama.FlashAttnOff {
+		return usageErrorf("eval kld compares QUOKA with dense flash attention: use -fa on or auto")
+	}
+	cp.FlashAttn = llama.FlashAttnOn
+	cp.NBatch = n
+	if cp.NUBatch > n {
+		cp.NUBatch = n
+	}
+	text, err := os.ReadFile(c.String("file"))
+	if err != nil {
+		return fmt.Errorf("text file: %w", err)
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
+	defer stop()
+	m, err := loadModel(ctx, path, c.Int("gpu-layers"), stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Free()
+	toks, err := m.Tokenize(string(text), true, false)
+	if err != nil {
+		return err
+	}
+	if len(toks) < n {
+		return fmt.Errorf("text has %d tokens, fewer than one window of %d", len(toks), n)
+	}
+	avail := (len(toks) - 1) / (n - 1)
+	if w == 0 || w > avail {
+		w = avail
+	}
+
+	dense := cp
+	dense.Quoka = llama.QuokaOptions{}
+	ld, err := llama.NewContext(m, dense)
+	if err != nil {
+		return err
+	}
+	defer ld.Free()
+	lq, err := llama.NewContext(m, cp)
+	if err != nil {
+		return err
+	}
+	defer lq.Free()
+
+	rep := kldReport{Model: filepath.Base(path), Text: filepath.Base(c.String("file")), Window: n, Windows: w,
+		UBatch: lq.Params().NUBatch, Quoka: cp.Quoka.String(), Cache: string(cp.CacheType)}
+	var pooled evalstats.KLD
+	bar := newBar(stderr, w, "eval kld")
+	for i := 0; i < w; i++ {
+		win := append([]llama.Token{m.BOS()}, toks[1+i*(n-1):1+(i+1)*(n-1)]...)
+		var one evalstats.KLD
+		if err := kldWindow(ctx, ld, lq, win, rep.UBatch, &pooled, &one); err != nil {
+			finishBar(bar)
+			if ctx.Err() != nil && c.Context.Err() == nil {
+				return errInterrupted
+			}
+			return fmt.Errorf("window %d: %w", i, err)
+		}
+		rep.PerWin = append(rep.PerWin, one.Result())
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+	}
+	finishBar(bar)
+	rep.Pooled = pooled.Result()
+	if c.Bool("json") {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printKLD(stdout, rep)
+	return nil
+}
+
+// kldWindow prefills one window in both contexts with the logits of every position >= from and pools
+// the positions into both accumulators.
+func kldWindow(ctx context.Context, ld, lq *llama.Context, win []llama.Token, from int,
+	acc ...*evalstats.KLD) error {
+	var logits [2][][]float32
+	for k, lc := range []*llama.Context{ld, lq} {
+		lc.ClearKV()
+		b, err := llama.NewBatch(len(win), 1)
+		if err != nil {
+			return err
+		}
+		for p, t := range win {
+			if err := b.Add(t, p, p >= from); err != nil {
+				b.Free()
+				return err
+			}
+		}
+		err = lc.Decode(ctx, b)
+		b.Free()
+		if err != nil {
+			return err
+		}
+		for i := 0; i < len(win)-from; i++ {
+			logits[k] = append(logits[k], lc.Logits(i))
+		}
+	}
+	for i := range logits[0] {
+		p := from + i
+		next := -1
+		if p+1 < len(win) {
+			next = int(win[p+1])
+		}
+		for _, a := range acc {
+			if err := a.Add(logits[0][i], logits[1][i], next); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func printKLD(w io.Writer, r kldReport) {
+	fmt.Fprintf(w, "model %s, text %s: %d windows of %d tokens, n_ubatch %d, QUOKA %s, KV cache %s\n",
+		r.Model, r.Text, r.Windows, r.Window, r.UBatch, r.Quoka, r.Cache)
+	fmt.Fprintf(w, "positions p >= %d pooled: %d\n\n", r.UBatch, r.Pooled.Positions)
+	fmt.Fprintf(w, "| window | mean KL | p99 KL | top-1 | PPL dense | PPL quoka |\n")
+	fmt.Fprintf(w, "|-------:|--------:|-------:|------:|----------:|----------:|\n")
+	row := func(name string, s evalstats.Result) {
+		fmt.Fprintf(w, "| %6s | %7.4f | %6.3f | %4.1f%% | %9.3f | %9.3f |\n",
+			name, s.MeanKL, s.P99KL, 100*s.Top1, s.PPLBase, s.PPLTest)
+	}
+	for i, s := range r.PerWin {
+		row(fmt.Sprint(i), s)
+	}
+	row("all", r.Pooled)
+	fmt.Fprintf(w, "\nmean KL %.4f ± %.4f, median %.4f, max %.3f\n", r.Pooled.MeanKL, r.Pooled.MeanKLErr,
+		r.Pooled.MedianKL, r.Pooled.MaxKL)
+}

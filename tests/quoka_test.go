@@ -1,0 +1,100 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// kldResult is the part of `quokarun eval kld --json` the tests read.
+type kldResult struct {
+	Windows int `json:"windows"`
+	Pooled  struct {
+		Positions int     `json:"positions"`
+		MeanKL    float64 `json:"mean_kl"`
+		P99KL     float64 `json:"p99_kl"`
+		Top1      float64 `json:"top1_agreement"`
+	} `json:"pooled"`
+	PerWindow []struct {
+		MeanKL float64 `json:"mean_kl"`
+	} `json:"per_window"`
+}
+
+// TestEvalKLDBand checks QUOKA's fidelity against the reference figures of an independent
+// implementation (stories260K, tinystories-kld.txt, N 2048, 4 windows, B 128, B_SA 256, N_Q 16:
+// mean KL 0.141, p99 1.98, top-1 85.9%). A correct implementation lands in mean KL [0.13, 0.155]
+// with top-1 >= 84.5%, with an F32 or an F16 KV cache.
+func TestEvalKLDBand(t *testing.T) {
+	model := storiesModel(t)
+	text := sharedPath(t, "data/tinystories-kld.txt")
+	for _, cache := range []string{"f16", "f32"} {
+		t.Run(cache, func(t *testing.T) {
+			r := runQuokarunTimeout(t, 5*60, "", "eval", "kld", "-m", model, "-f", text, "-c", "2048",
+				"--chunks", "4", "-ub", "128", "--quoka-budget", "256", "--quoka-queries", "16",
+				"--cache-type", cache, "-t", "2", "--json")
+			require.Equal(t, 0, r.code, r.stderr)
+			var got kldResult
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+			assert.Equal(t, 4, got.Windows)
+			assert.Equal(t, 4*(2048-128), got.Pooled.Positions)
+			assert.GreaterOrEqual(t, got.Pooled.MeanKL, 0.13)
+			assert.LessOrEqual(t, got.Pooled.MeanKL, 0.155)
+			assert.GreaterOrEqual(t, got.Pooled.Top1, 0.845)
+			t.Logf("mean KL %.4f, p99 %.3f, top-1 %.2f%%", got.Pooled.MeanKL, got.Pooled.P99KL, 100*got.Pooled.Top1)
+		})
+	}
+}
+
+// TestEvalKLDFullBudgetIsDense: with B_SA covering the whole window QUOKA never has to drop a key,
+// so its distributions equal dense ones.
+func TestEvalKLDFullBudgetIsDense(t *testing.T) {
+	model := storiesModel(t)
+	text := sharedPath(t, "data/tinystories-kld.txt")
+	r := runQuokarunTimeout(t, 5*60, "", "eval", "kld", "-m", model, "-f", text, "-c", "1024",
+		"--chunks", "1", "-ub", "128", "--quoka-budget", "1024", "-t", "2", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got kldResult
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+	assert.Less(t, got.Pooled.MeanKL, 1e-9)
+	assert.Equal(t, 1.0, got.Pooled.Top1)
+}
+
+func TestBenchSmoke(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny.gguf")
+	r := runQuokarun(t, "", "synth", "-o", model, "--preset", "tiny")
+	require.Equal(t, 0, r.code, r.stderr)
+	plot := filepath.Join(dir, "ttft.png")
+	r = runQuokarunTimeout(t, 5*60, "", "bench", "-m", model, "-p", "256,512", "-r", "2", "--budgets", "64,25%",
+		"-ub", "64", "-t", "2", "-o", "json", "--plot", plot)
+	require.Equal(t, 0, r.code, r.stderr)
+	var rows []struct {
+		Quoka   string  `json:"quoka"`
+		Prompt  int     `json:"n_prompt"`
+		Runs    []any   `json:"runs"`
+		TTFT    float64 `json:"ttft_ms"`
+		Speedup float64 `json:"speedup"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows), r.stdout)
+	require.Len(t, rows, 6) // 2 lengths x (dense, 64, 25%)
+	for _, row := range rows {
+		assert.Len(t, row.Runs, 2)
+		assert.Greater(t, row.TTFT, 0.0)
+		assert.Greater(t, row.Speedup, 0.0)
+		if row.Quoka == "off" {
+			assert.InDelta(t, 1.0, row.Speedup, 1e-9)
+		}
+	}
+	png, err := os.ReadFile(plot)
+	require.NoError(t, err)
+	assert.Equal(t, "\x89PNG", string(png[:4]))
+
+	r = runQuokarun(t, "", "bench", "-m", model, "-o", "xml")
+	assert.Equal(t, 2, r.code)
+	r = runQuokarun(t, "", "bench", "-m", model, "--budgets", "0")
+	assert.Equal(t, 2, r.code)
+}
