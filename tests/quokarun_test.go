@@ -39,7 +39,8 @@ func TestRunGolden(t *testing.T) {
 		for _, want := range []string{"prompt tokens: 5", "prefill:", "TTFT:", "tokens/s", "decode:", "n_ubatch 512", "flash-attn off", "quoka off"} {
 			assert.Contains(t, r.stderr, want)
 		}
-	})	t.Run("quoka on", func(t *testing.T) {
+	})
+	t.Run("quoka on", func(t *testing.T) {
 		// a short prompt has no past to select from: QUOKA keeps the golden text
 		r := runQuokarun(t, "", "run", "-m", model, "-p", "Once upon a time", "-n", "32", "--temp", "0",
 			"--quoka", "--quoka-budget", "64", "-ub", "2", "--verbose")
