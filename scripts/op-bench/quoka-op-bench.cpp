@@ -2,6 +2,9 @@
 // (quoka_select + get_rows + quoka_mask + flash_attn_ext), on identical inputs in the same run.
 //
 //   quoka-op-bench [-t threads] [-r reps] [--quick] [--backend CPU|CUDA0] [--csv]
+//                  [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N]
+//
+// --keep sets the B_SA values (default: 1024 and 12% of n_kv).
 //
 // Prints a markdown table: both times (median of reps), the speedup, and the share of the QUOKA
 // time spent in the selection alone.
@@ -156,6 +159,8 @@ int main(int argc, char ** argv) {
     std::vector<int64_t> tokens = { 512, 128 };
     std::vector<int64_t> dims = { 128, 64 };
     std::vector<int64_t> gqas = { 4 };
+    std::vector<int64_t> keeps;          // B_SA values; default: 1024 and 12% of n_kv
+    int64_t n_head_kv = 8;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -184,8 +189,10 @@ int main(int argc, char ** argv) {
         else if (a == "--tokens") { list(tokens); }
         else if (a == "--hs") { list(dims); }
         else if (a == "--gqa") { list(gqas); }
+        else if (a == "--keep") { list(keeps); }
+        else if (a == "--kv-heads") { n_head_kv = atoll(next().c_str()); }
         else {
-            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N]\n", argv[0]);
             return 2;
         }
     }
@@ -218,10 +225,10 @@ int main(int argc, char ** argv) {
         for (int64_t gqa : gqas) {
             for (int64_t nt : tokens) {
                 for (int64_t kv : kvs) {
-                    const int64_t n_head_kv = 8;
-                    const int pct = (int) std::lround(0.12*(double) kv);
-                    for (int n_keep : { 1024, pct }) {
-                        ok &= run_case(backend, { hs, n_head_kv*gqa, n_head_kv, nt, kv, n_keep }, reps, csv);
+                    const int64_t pct = (int) std::lround(0.12*(double) kv);
+                    const std::vector<int64_t> ks = keeps.empty() ? std::vector<int64_t>{ 1024, pct } : keeps;
+                    for (int64_t n_keep : ks) {
+                        ok &= run_case(backend, { hs, n_head_kv*gqa, n_head_kv, nt, kv, (int) n_keep }, reps, csv);
                     }
                 }
             }
