@@ -13,7 +13,7 @@ llama:
 	scripts/build-llama.sh
 
 quokarun: llama
-	$(GO) build -o bin/quokarun ./cmd/quokarun
+	scripts/build-quokarun.sh
 
 ## test: everything: op tests (test-backend-ops), go vet/gofmt, Go unit + end-to-end tests
 test: build

@@ -5,7 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$QUOKA_ROOT"
 bin="$QUOKA_ROOT/bin/quokarun"
-[ -x "$bin" ] || go build -o "$bin" ./cmd/quokarun
+"$QUOKA_ROOT/scripts/build-quokarun.sh"
 model="$QUOKA_BUILD/models/bench-small.gguf"
 [ -f "$model" ] || { mkdir -p "$(dirname "$model")"; "$bin" synth -o "$model" --preset bench-small; }
 mkdir -p results

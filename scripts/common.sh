@@ -40,3 +40,12 @@ series_stamp() {
     (cd "$QUOKA_ROOT/ggml-patch" && cat series $(grep -v '^\s*#' series | grep -v '^\s*$') 2>/dev/null) |
         openssl dgst -sha256 | awk '{print $NF}'
 }
+
+# cgo_stamp exports CGO_CPPFLAGS with a stamp of the static libraries: the Go build cache does not
+# look at the libraries the bindings link, so without it a rebuilt libllama.a would not be relinked.
+cgo_stamp() {
+    local stamp
+    stamp="$(stat -c '%n %s %Y' "$LLAMA_BUILD_DIR"/src/libllama.a "$LLAMA_BUILD_DIR"/ggml/src/libggml*.a 2>/dev/null |
+        openssl dgst -sha256 | awk '{print substr($NF, 1, 16)}')"
+    export CGO_CPPFLAGS="${CGO_CPPFLAGS:-} -DQUOKA_LIBS_STAMP=$stamp"
+}

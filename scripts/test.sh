@@ -4,6 +4,7 @@
 #   scripts/test.sh ops|go|lint|cuda
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$QUOKA_ROOT"
+cgo_stamp
 what="${1:-all}"
 
 run_lint() {

@@ -11,6 +11,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/quoka-llm/quoka/models"
 )
 
 // Run is one timed prefill (+ first token) of a prompt.
@@ -96,7 +98,7 @@ func (r Row) cells() []string {
 	return []string{
 		r.Model,
 		fmt.Sprintf("%.2f MiB", r.SizeMiB),
-		humanParams(r.Params),
+		models.HumanCount(r.Params),
 		strconv.Itoa(r.Threads),
 		strconv.Itoa(r.UBatch),
 		r.Quoka,
@@ -105,18 +107,6 @@ func (r Row) cells() []string {
 		fmt.Sprintf("%.2f ± %.2f", r.TPSMean, r.TPSStd),
 		sp,
 	}
-}
-
-func humanParams(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f B", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2f M", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.2f K", float64(n)/1e3)
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // numeric columns are right-aligned, as in llama-bench
