@@ -38,7 +38,7 @@ bench: build
 
 ## op-bench: one layer's attention for one chunk, dense vs QUOKA
 op-bench: llama
-	scripts/op-bench.sh -t 2 -r 3
+	scripts/op-bench.sh -t 2 -r 5
 
 ## cuda-check: compile the QUOKA CUDA kernels with nvcc (no GPU needed)
 cuda-check: llama
