@@ -82,10 +82,8 @@ func benchAction(c *cli.Context) error {
 		return usageErrorf("--repetitions must be at least 1")
 	}
 	format := c.String("output")
-	switch format {
-	case "md", "markdown", "csv", "json":
-	default:
-		return usageErrorf("--output %q: use md, csv or json", format)
+	if err := benchfmt.CheckFormat(format); err != nil {
+		return usageErrorf("--output: %v", err)
 	}
 	cp, err := contextParams(c)
 	if err != nil {

@@ -86,9 +86,7 @@ func evalKLDAction(c *cli.Context) error {
 	if n < 2 || w < 0 {
 		return usageErrorf("--ctx-size must be at least 2 and --chunks not negative")
 	}
-	if !cp.Quoka.Enabled {
-		cp.Quoka.Enabled = true
-	}
+	cp.Quoka.Enabled = true
 	if cp.FlashAttn == llama.FlashAttnOff {
 		return usageErrorf("eval kld compares QUOKA with dense flash attention: use -fa on or auto")
 	}
@@ -136,12 +134,17 @@ func evalKLDAction(c *cli.Context) error {
 
 	rep := kldReport{Model: filepath.Base(path), Text: filepath.Base(c.String("file")), Window: n, Windows: w,
 		UBatch: lq.Params().NUBatch, Quoka: cp.Quoka.String(), Cache: string(cp.CacheType)}
+	b, err := llama.NewBatch(n, 1)
+	if err != nil {
+		return err
+	}
+	defer b.Free()
 	var pooled evalstats.KLD
 	bar := newBar(stderr, w, "eval kld")
 	for i := 0; i < w; i++ {
 		win := append([]llama.Token{m.BOS()}, toks[1+i*(n-1):1+(i+1)*(n-1)]...)
 		var one evalstats.KLD
-		if err := kldWindow(ctx, ld, lq, win, rep.UBatch, &pooled, &one); err != nil {
+		if err := kldWindow(ctx, ld, lq, b, win, rep.UBatch, &pooled, &one); err != nil {
 			finishBar(bar)
 			if ctx.Err() != nil && c.Context.Err() == nil {
 				return errInterrupted
@@ -164,26 +167,20 @@ func evalKLDAction(c *cli.Context) error {
 	return nil
 }
 
-// kldWindow prefills one window in both contexts with the logits of every position >= from and pools
-// the positions into both accumulators.
-func kldWindow(ctx context.Context, ld, lq *llama.Context, win []llama.Token, from int,
+// kldWindow prefills one window (through b, a batch of at least its length) in both contexts with
+// the logits of every position >= from and pools the positions into the accumulators.
+func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win []llama.Token, from int,
 	acc ...*evalstats.KLD) error {
+	b.Clear()
+	for p, t := range win {
+		if err := b.Add(t, p, p >= from); err != nil {
+			return err
+		}
+	}
 	var logits [2][][]float32
 	for k, lc := range []*llama.Context{ld, lq} {
 		lc.ClearKV()
-		b, err := llama.NewBatch(len(win), 1)
-		if err != nil {
-			return err
-		}
-		for p, t := range win {
-			if err := b.Add(t, p, p >= from); err != nil {
-				b.Free()
-				return err
-			}
-		}
-		err = lc.Decode(ctx, b)
-		b.Free()
-		if err != nil {
+		if err := lc.Decode(ctx, b); err != nil {
 			return err
 		}
 		for i := 0; i < len(win)-from; i++ {

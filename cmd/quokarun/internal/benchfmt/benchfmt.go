@@ -184,15 +184,22 @@ func JSON(w io.Writer, rows []Row) error {
 	return enc.Encode(rows)
 }
 
+var writers = map[string]func(io.Writer, []Row) error{
+	"": Markdown, "md": Markdown, "markdown": Markdown, "csv": CSV, "json": JSON,
+}
+
+// CheckFormat reports whether Write knows format.
+func CheckFormat(format string) error {
+	if _, ok := writers[format]; !ok {
+		return fmt.Errorf("unknown output format %q (md, csv, json)", format)
+	}
+	return nil
+}
+
 // Write dispatches on format: "md" (or "markdown"), "csv" or "json".
 func Write(w io.Writer, format string, rows []Row) error {
-	switch format {
-	case "", "md", "markdown":
-		return Markdown(w, rows)
-	case "csv":
-		return CSV(w, rows)
-	case "json":
-		return JSON(w, rows)
+	if err := CheckFormat(format); err != nil {
+		return err
 	}
-	return fmt.Errorf("unknown output format %q (md, csv, json)", format)
+	return writers[format](w, rows)
 }
