@@ -6,8 +6,8 @@
 #   QUOKA_CUDA=1      also build the CUDA backend (GGML_CUDA=ON)
 #   QUOKA_CUDA_ARCH   CMAKE_CUDA_ARCHITECTURES for QUOKA_CUDA=1 (default 90)
 #   QUOKA_TARGETS     override the list of targets to build. llama-completion is the
-#                     classic CLI; upstream's llama-cli at this commit needs the server
-#                     (LLAMA_BUILD_SERVER), so QUOKA_TARGETS can add it when wanted.
+#                     classic CLI; llama-server, llama-embedding and ggml-rpc-server (ggml-rpc,
+#                     GGML_RPC=ON) are built too.
 #   QUOKA_JOBS        parallel jobs (default: number of CPUs)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_tools cmake:cmake ninja:ninja-build g++:g++
@@ -39,11 +39,12 @@ cmake -S "$LLAMA_SRC" -B "$LLAMA_BUILD_DIR" -G Ninja \
     -DBUILD_SHARED_LIBS=OFF \
     -DGGML_NATIVE="$native" \
     -DGGML_CUDA="$cuda" \
-    -DLLAMA_BUILD_TESTS=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF \
+    -DLLAMA_BUILD_TESTS=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_EXAMPLES=ON \
+    -DGGML_RPC=ON \
+    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF \
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     "${cuda_args[@]}" "${launcher[@]}" >/dev/null
 
-targets=(${QUOKA_TARGETS:-llama ggml ggml-base ggml-cpu test-backend-ops llama-bench llama-perplexity llama-completion})
+targets=(${QUOKA_TARGETS:-llama ggml ggml-base ggml-cpu ggml-rpc test-backend-ops llama-bench llama-perplexity llama-completion llama-embedding llama-server ggml-rpc-server})
 log "building ${targets[*]} (GGML_NATIVE=$native GGML_CUDA=$cuda)"
 cmake --build "$LLAMA_BUILD_DIR" --target "${targets[@]}" -j "${QUOKA_JOBS:-$(nproc)}"

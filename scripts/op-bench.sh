@@ -9,9 +9,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bin="$QUOKA_BUILD/quoka-op-bench"
 src="$QUOKA_ROOT/scripts/op-bench/quoka-op-bench.cpp"
 libs=("$LLAMA_BUILD_DIR/ggml/src/libggml.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-cpu.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-base.a")
+[ -f "$LLAMA_BUILD_DIR/ggml/src/ggml-rpc/libggml-rpc.a" ] && libs+=("$LLAMA_BUILD_DIR/ggml/src/ggml-rpc/libggml-rpc.a")
 extra=()
 if [ -f "$LLAMA_BUILD_DIR/ggml/src/ggml-cuda/libggml-cuda.a" ]; then
     libs=("$LLAMA_BUILD_DIR/ggml/src/libggml.a" "$LLAMA_BUILD_DIR/ggml/src/ggml-cuda/libggml-cuda.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-cpu.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-base.a")
+    [ -f "$LLAMA_BUILD_DIR/ggml/src/ggml-rpc/libggml-rpc.a" ] && libs+=("$LLAMA_BUILD_DIR/ggml/src/ggml-rpc/libggml-rpc.a")
     cudalib="${CUDA_HOME:-/usr/local/cuda}/lib64"
     extra=(-L"$cudalib" -lcudart -lcublas -lcublasLt -lcuda -ldl -lrt)
 fi

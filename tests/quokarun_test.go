@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,12 +42,29 @@ func TestRunGolden(t *testing.T) {
 		}
 	})
 	t.Run("quoka on", func(t *testing.T) {
-		// a short prompt has no past to select from: QUOKA keeps the golden text
+		// a prompt of 600 tokens in chunks of 64 with B_SA 64: the chunks from position 128 on
+		// select 64 of their past keys; the verbose timings count them
+		prompt := filepath.Join(t.TempDir(), "long.txt")
+		text, err := os.ReadFile(sharedPath(t, "data/tinystories-sample.txt"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(prompt, text[:1800], 0o644))
+		r := runQuokarun(t, "", "run", "-m", model, "-f", prompt, "-n", "16", "--temp", "0", "-c", "1024",
+			"--quoka", "--quoka-budget", "64", "-ub", "64", "--verbose")
+		require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
+		assert.Contains(t, r.stderr, "quoka B_SA=64 N_Q=16")
+		var n int
+		_, err = fmt.Sscanf(r.stderr[strings.Index(r.stderr, "quoka:"):], "quoka: %d sparse ubatches", &n)
+		require.NoError(t, err, r.stderr)
+		assert.Greater(t, n, 3, "QUOKA engaged in the chunks whose past exceeds B_SA")
+		assert.NotEmpty(t, strings.TrimSpace(r.stdout))
+	})
+	t.Run("quoka with a short prompt stays dense", func(t *testing.T) {
+		// a short prompt has no past to select from: the golden text, and no sparse ubatch
 		r := runQuokarun(t, "", "run", "-m", model, "-p", "Once upon a time", "-n", "32", "--temp", "0",
 			"--quoka", "--quoka-budget", "64", "-ub", "2", "--verbose")
 		require.Equal(t, 0, r.code, "stderr: %s", r.stderr)
 		assert.True(t, strings.HasPrefix(r.stdout, goldenCompletion), "stdout: %q", r.stdout)
-		assert.Contains(t, r.stderr, "quoka B_SA=64 N_Q=16")
+		assert.Contains(t, r.stderr, "quoka:         0 sparse ubatches")
 	})
 }
 

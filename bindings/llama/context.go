@@ -80,8 +80,21 @@ type ContextParams struct {
 	ThreadsBatch int
 	// FlashAttn selects flash attention (auto by default).
 	FlashAttn FlashAttn
-	// CacheType is the KV cache's element type (F16 by default).
+	// CacheType is the K cache's element type (F16 by default), and the V
+	// cache's too unless CacheTypeV is set. Quantised V caches need flash
+	// attention (llama.cpp refuses them without).
 	CacheType CacheType
+	// CacheTypeV is the V cache's element type; empty means CacheType.
+	CacheTypeV CacheType
+	// Sequences is the number of sequences the KV cache holds (llama.cpp's
+	// n_seq_max, 0 means 1); Decode batches may then mix sequence ids 0 to
+	// Sequences-1 (see Batch.Add). NPast, ClearKV, TruncateKV, Prefill and
+	// Generate work on sequence 0.
+	Sequences int
+	// KVUnified puts all sequences in one KV buffer (llama.cpp's kv_unified,
+	// what llama-server uses). QUOKA serves several sequences per ubatch
+	// only with a unified cache; with separate streams it stays dense.
+	KVUnified bool
 	// Quoka configures QUOKA sparse attention for prefill (off by default).
 	Quoka QuokaOptions
 	// Capture names graph tensors (at most 16, e.g. "quoka_sel-0", QUOKA's
@@ -163,12 +176,29 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	if p.CacheType == "" {
 		p.CacheType = CacheF16
 	}
-	kv, err := p.CacheType.c()
+	if p.CacheTypeV == "" {
+		p.CacheTypeV = p.CacheType
+	}
+	tk, err := p.CacheType.c()
 	if err != nil {
 		return nil, err
 	}
-	cp.type_k, cp.type_v = kv, kv
-	cp.n_seq_max = 1
+	tv, err := p.CacheTypeV.c()
+	if err != nil {
+		return nil, err
+	}
+	if p.CacheTypeV.Quantized() && p.FlashAttn == FlashAttnOff {
+		return nil, fmt.Errorf("llama: a quantised V cache (%s) needs flash attention", p.CacheTypeV)
+	}
+	cp.type_k, cp.type_v = tk, tv
+	if p.Sequences < 0 {
+		return nil, fmt.Errorf("llama: %d sequences: must not be negative", p.Sequences)
+	}
+	if p.Sequences == 0 {
+		p.Sequences = 1
+	}
+	cp.n_seq_max = C.uint32_t(p.Sequences)
+	cp.kv_unified = C.bool(p.KVUnified)
 	if err := applyQuoka(&cp, p.Quoka); err != nil {
 		return nil, err
 	}

@@ -69,8 +69,10 @@ func (c *Context) GenerateTokens(ctx context.Context, tokens []Token, opts Gener
 	defer smpl.Free()
 
 	start := time.Now()
+	quoka0 := c.QuokaUbatches()
 	err = c.Prefill(ctx, tokens, opts.PrefillProgress)
 	t.PrefillDuration = time.Since(start)
+	t.QuokaUbatches = c.QuokaUbatches() - quoka0
 	if err != nil {
 		if ctx.Err() != nil {
 			t.StopReason = StopCanceled

@@ -34,6 +34,13 @@ type QuokaOptions struct {
 	// Decode also applies the selection to single-token ubatches (decode).
 	// Off by default: decoding stays dense.
 	Decode bool
+	// Force takes the sparse path (selection, gather, compacted mask) as
+	// soon as a chunk has a past, also when the budget covers all of it. For
+	// tests: with a budget that covers the context it must equal dense.
+	Force bool
+	// Invert keeps the worst-scoring keys instead of the best ones: a
+	// deliberately bad selection, as a negative control for evaluations.
+	Invert bool
 }
 
 // DefaultBudget is the default B_SA, the paper's 1024 keys per KV head.
@@ -86,6 +93,12 @@ func (q QuokaOptions) String() string {
 	if q.Decode {
 		s += " decode"
 	}
+	if q.Force {
+		s += " force"
+	}
+	if q.Invert {
+		s += " inverted"
+	}
 	return s
 }
 
@@ -115,6 +128,11 @@ func applyQuoka(p *C.struct_llama_context_params, q QuokaOptions) error {
 	p.quoka_queries = C.int32_t(q.queries())
 	p.quoka_min_kv = C.int32_t(q.MinKV)
 	p.quoka_decode = C.bool(q.Decode)
+	p.quoka_force = C.bool(q.Force)
+	p.quoka_mode = 0
+	if q.Invert {
+		p.quoka_mode = C.GGML_QUOKA_MODE_MIN
+	}
 	return nil
 }
 
@@ -124,4 +142,20 @@ func applyQuoka(p *C.struct_llama_context_params, q QuokaOptions) error {
 func CheckQuoka(q QuokaOptions) error {
 	p := C.llama_context_default_params()
 	return applyQuoka(&p, q)
+}
+
+// QuokaActive reports whether QUOKA is on for this context. It is false when
+// QUOKA was not asked for, and also when llama.cpp could not serve it (for
+// example flash attention "auto" resolved to off on this backend, or a
+// non-unified KV cache with several sequences); llama.cpp then logs the
+// reason once and attention stays dense.
+func (c *Context) QuokaActive() bool {
+	return bool(C.llama_quoka_enabled(c.live()))
+}
+
+// QuokaUbatches is the number of ubatches computed with QUOKA sparse
+// attention (in at least one layer) since the context was created: the proof
+// that QUOKA engaged.
+func (c *Context) QuokaUbatches() int {
+	return int(C.llama_perf_context(c.live()).n_quoka)
 }

@@ -133,26 +133,54 @@ func TestQuokaSelectionMatchesReference(t *testing.T) {
 	})
 }
 
-// greedyText prefills tokens in ubatches of ub with the given QUOKA options and generates n tokens.
-func greedyText(t *testing.T, m *Model, toks []Token, ub int, q QuokaOptions, n int) string {
+// greedyText prefills tokens in ubatches of ub with the given QUOKA options and generates n tokens;
+// it also returns the number of sparse (QUOKA) prefill ubatches.
+func greedyText(t *testing.T, m *Model, toks []Token, ub int, q QuokaOptions, n int) (string, int) {
 	t.Helper()
 	c := newTestContext(t, m, ContextParams{NCtx: 2048, NBatch: 2048, NUBatch: ub, Threads: 2,
 		FlashAttn: FlashAttnOn, Quoka: q})
-	out, _, err := c.GenerateTokens(context.Background(), toks, GenerateOptions{MaxTokens: n, Sampler: SamplerParams{}})
+	out, tm, err := c.GenerateTokens(context.Background(), toks, GenerateOptions{MaxTokens: n, Sampler: SamplerParams{}})
 	require.NoError(t, err)
-	return out
+	return out, tm.QuokaUbatches
 }
 
+// TestQuokaFullBudgetEqualsDense: with B_SA covering the whole past and Force, every chunk runs the
+// selection, the gather and the compacted mask, which must give dense attention's text.
 func TestQuokaFullBudgetEqualsDense(t *testing.T) {
 	m := loadStories(t)
 	toks := storyTokens(t, m, 1500)
-	dense := greedyText(t, m, toks, 128, QuokaOptions{}, 24)
-	// B_SA at least the context: every past key is kept, QUOKA never needs to select
+	dense, n := greedyText(t, m, toks, 128, QuokaOptions{}, 24)
+	require.Zero(t, n)
+	chunks := (len(toks) + 127) / 128
 	for _, q := range []QuokaOptions{
-		{Enabled: true, Budget: 2048},
-		{Enabled: true, BudgetFraction: 1},
+		{Enabled: true, Budget: 2048, Force: true},
+		{Enabled: true, BudgetFraction: 1, Force: true},
 	} {
-		assert.Equal(t, dense, greedyText(t, m, toks, 128, q, 24), "%s", q)
+		got, n := greedyText(t, m, toks, 128, q, 24)
+		assert.Equal(t, chunks-1, n, "%s: every chunk after the first runs the sparse path", q)
+		assert.Equal(t, dense, got, "%s", q)
+	}
+	// without Force the gating keeps such a budget dense: no sparse ubatch at all
+	_, n = greedyText(t, m, toks, 128, QuokaOptions{Enabled: true, Budget: 2048}, 4)
+	assert.Zero(t, n)
+}
+
+// TestQuokaForcedGatherMatchesDenseLogits: the same with an F32 cache, logit by logit.
+func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
+	m := loadStories(t)
+	toks := storyTokens(t, m, 700)
+	logits := func(q QuokaOptions) ([]float32, int) {
+		c := newTestContext(t, m, ContextParams{NCtx: 1024, NBatch: 1024, NUBatch: 128, Threads: 2,
+			FlashAttn: FlashAttnOn, CacheType: CacheF32, Quoka: q})
+		require.NoError(t, c.Prefill(context.Background(), toks, nil))
+		return append([]float32(nil), c.Logits(-1)...), c.QuokaUbatches()
+	}
+	dense, _ := logits(QuokaOptions{})
+	forced, n := logits(QuokaOptions{Enabled: true, Budget: 1024, Force: true})
+	require.Equal(t, (len(toks)+127)/128-1, n)
+	require.Len(t, forced, len(dense))
+	for i := range dense {
+		require.InDelta(t, dense[i], forced[i], 1e-3, "logit %d", i)
 	}
 }
 
@@ -239,27 +267,34 @@ func TestQuokaPasskeyRetrieval(t *testing.T) {
 	}
 	require.Len(t, cases, 50)
 
-	run := func(q QuokaOptions) int {
+	run := func(q QuokaOptions) (int, int) {
 		c := newTestContext(t, m, ContextParams{NCtx: 2304, NBatch: 2048, NUBatch: 512, Threads: 2,
 			FlashAttn: FlashAttnOn, Quoka: q})
-		ok := 0
+		ok, sparse := 0, 0
 		for _, pc := range cases {
 			c.ClearKV()
 			toks := make([]Token, len(pc.Tokens))
 			for i, id := range pc.Tokens {
 				toks[i] = Token(id)
 			}
-			out, _, err := c.GenerateTokens(context.Background(), toks, GenerateOptions{MaxTokens: 6})
+			out, tm, err := c.GenerateTokens(context.Background(), toks, GenerateOptions{MaxTokens: 6})
 			require.NoError(t, err)
+			sparse += tm.QuokaUbatches
 			if strings.HasPrefix(out, " "+pc.Answer) {
 				ok++
 			}
 		}
-		return ok
+		return ok, sparse
 	}
-	dense := run(QuokaOptions{})
-	quoka := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16})
-	t.Logf("passkey 2048 tokens: dense %d/50, QUOKA B_SA 256 %d/50", dense, quoka)
+	dense, nd := run(QuokaOptions{})
+	quoka, nq := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16})
+	// negative control: the same budget keeping the worst-scoring keys must lose the needle
+	inverted, ni := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16, Invert: true})
+	t.Logf("passkey 2048 tokens: dense %d/50, QUOKA B_SA 256 %d/50, inverted selection %d/50", dense, quoka, inverted)
+	assert.Zero(t, nd)
+	assert.GreaterOrEqual(t, nq, 50*3, "chunks 2-4 of every case are sparse")
+	assert.Equal(t, nq, ni)
 	assert.GreaterOrEqual(t, dense, 49)
 	assert.GreaterOrEqual(t, quoka, 48)
+	assert.LessOrEqual(t, inverted, dense-20, "an inverted selection must lose retrieval")
 }

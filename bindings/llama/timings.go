@@ -54,6 +54,9 @@ type Timings struct {
 	DecodeDuration time.Duration
 	// StopReason says why generation stopped.
 	StopReason StopReason
+	// QuokaUbatches counts the prefill ubatches of this call that ran QUOKA
+	// sparse attention (0 when every chunk attended densely).
+	QuokaUbatches int
 
 	// The settings in effect: the prefill chunk (n_ubatch), the context size
 	// and the QUOKA options.

@@ -33,12 +33,15 @@ func contextFlags() []cli.Flag {
 		&cli.IntFlag{Name: "threads", Aliases: []string{"t"}, Usage: "CPU threads; 0: one per CPU"},
 		&cli.IntFlag{Name: "gpu-layers", Aliases: []string{"ngl"}, Value: -1, Usage: "layers to offload to a GPU; -1: all (no effect in a CPU-only build)"},
 		&cli.StringFlag{Name: "flash-attn", Aliases: []string{"fa"}, Value: "auto", Usage: "flash attention: on, off or auto"},
-		&cli.StringFlag{Name: "cache-type", Aliases: []string{"ctk"}, Value: "f16", Usage: "KV cache type: f16, f32 or q8_0"},
+		&cli.StringFlag{Name: "cache-type-k", Aliases: []string{"ctk", "cache-type"}, Value: "f16", Usage: "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1"},
+		&cli.StringFlag{Name: "cache-type-v", Aliases: []string{"ctv"}, Usage: "V cache type (same names; default: the K cache type)"},
 		&cli.BoolFlag{Name: "quoka", Usage: "enable QUOKA sparse attention during prefill (implied by the other --quoka-* flags)"},
 		&cli.StringFlag{Name: "quoka-budget", Usage: "B_SA, past keys kept per KV head: `N` keys, or N% of the visible past (default 1024)"},
 		&cli.IntFlag{Name: "quoka-queries", Usage: "N_Q, queries per head that score the past keys (default 16)"},
 		&cli.IntFlag{Name: "quoka-min-kv", Usage: "past keys up to which prefill stays dense"},
 		&cli.BoolFlag{Name: "quoka-decode", Usage: "also select keys for single-token steps (decode stays dense by default)"},
+		&cli.BoolFlag{Name: "quoka-force", Usage: "take the sparse path as soon as a chunk has a past, also when B_SA covers it (testing)"},
+		&cli.BoolFlag{Name: "quoka-invert", Usage: "keep the worst-scoring keys instead of the best (a negative control)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print model, context and timing details to stderr"},
 	}
 }
@@ -86,8 +89,17 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 		return p, usageErrorf("--flash-attn: %v", err)
 	}
 	p.FlashAttn = fa
-	if p.CacheType, err = llama.ParseCacheType(c.String("cache-type")); err != nil {
-		return p, usageErrorf("--cache-type: %v", err)
+	if p.CacheType, err = llama.ParseCacheType(c.String("cache-type-k")); err != nil {
+		return p, usageErrorf("--cache-type-k: %v", err)
+	}
+	p.CacheTypeV = p.CacheType
+	if c.IsSet("cache-type-v") {
+		if p.CacheTypeV, err = llama.ParseCacheType(c.String("cache-type-v")); err != nil {
+			return p, usageErrorf("--cache-type-v: %v", err)
+		}
+	}
+	if p.CacheTypeV.Quantized() && fa == llama.FlashAttnOff {
+		return p, usageErrorf("a quantised V cache (-ctv %s) needs flash attention: use -fa on or auto", p.CacheTypeV)
 	}
 	if p.Quoka, err = quokaOptions(c); err != nil {
 		return p, err
@@ -102,8 +114,10 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
 	q := llama.DefaultQuokaOptions()
 	q.Enabled = c.Bool("quoka") || c.IsSet("quoka-budget") || c.IsSet("quoka-queries") || c.IsSet("quoka-min-kv") ||
-		c.Bool("quoka-decode")
+		c.Bool("quoka-decode") || c.Bool("quoka-force") || c.Bool("quoka-invert")
 	q.Decode = c.Bool("quoka-decode")
+	q.Force = c.Bool("quoka-force")
+	q.Invert = c.Bool("quoka-invert")
 	if !q.Enabled {
 		return q, nil
 	}

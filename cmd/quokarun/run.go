@@ -156,6 +156,9 @@ func printTimings(w io.Writer, t llama.Timings) {
 	fmt.Fprintf(w, "prompt tokens: %d\n", t.PromptTokens)
 	fmt.Fprintf(w, "prefill:       %.2f ms (%.2f tokens/s, n_ubatch %d, quoka %s)\n",
 		ms(t.PrefillDuration), t.PrefillTokensPerSecond(), t.NUBatch, t.Quoka)
+	if t.Quoka.Enabled {
+		fmt.Fprintf(w, "quoka:         %d sparse ubatches\n", t.QuokaUbatches)
+	}
 	fmt.Fprintf(w, "TTFT:          %.2f ms\n", ms(t.TTFT))
 	fmt.Fprintf(w, "decode:        %d tokens in %.2f ms (%.2f tokens/s)\n",
 		t.DecodeTokens, ms(t.DecodeDuration), t.DecodeTokensPerSecond())

@@ -1,0 +1,205 @@
+package llama
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// multiSeqRun is what one prefill (alone or batched) produced for one sequence.
+type multiSeqRun struct {
+	sel    [][][]int // [chunk][KV head] kept past positions (chunks that ran QUOKA)
+	logits []float32 // after the last prompt token
+	greedy []Token   // greedy continuation (decode dense)
+}
+
+const (
+	msChunk  = 64  // tokens per sequence and chunk
+	msBudget = 128 // B_SA
+	msLen    = 640 // prompt tokens per sequence
+	msGen    = 8
+)
+
+func argmax(v []float32) Token {
+	best := 0
+	for i := range v {
+		if v[i] > v[best] {
+			best = i
+		}
+	}
+	return Token(best)
+}
+
+// prefillAlone prefills one sequence in chunks of msChunk and decodes msGen greedy tokens.
+func prefillAlone(t *testing.T, m *Model, toks []Token) multiSeqRun {
+	c := newTestContext(t, m, ContextParams{NCtx: 1024, NBatch: msChunk, NUBatch: msChunk, Threads: 2,
+		FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"},
+		Quoka: QuokaOptions{Enabled: true, Budget: msBudget, Queries: 16}})
+	b, err := NewBatch(msChunk, 1)
+	require.NoError(t, err)
+	defer b.Free()
+	var run multiSeqRun
+	for k := 0; k*msChunk < len(toks); k++ {
+		b.Clear()
+		for i := 0; i < msChunk; i++ {
+			p := k*msChunk + i
+			require.NoError(t, b.Add(toks[p], p, p == len(toks)-1))
+		}
+		require.NoError(t, c.Decode(context.Background(), b))
+		got := c.Captured()
+		if len(got) == 0 {
+			run.sel = append(run.sel, nil)
+			continue
+		}
+		require.Len(t, got, 1)
+		cells, n := got[0].Int32s(), got[0].Shape[0]
+		var heads [][]int
+		for h := 0; h < got[0].Shape[1]; h++ {
+			var past []int
+			for _, cell := range cells[h*n : h*n+msBudget] {
+				past = append(past, int(cell)) // a fresh single-sequence cache: cell == position
+			}
+			heads = append(heads, past)
+		}
+		run.sel = append(run.sel, heads)
+	}
+	run.logits = c.Logits(-1)
+	pos := len(toks)
+	tok := argmax(run.logits)
+	for g := 0; g < msGen; g++ {
+		run.greedy = append(run.greedy, tok)
+		b.Clear()
+		require.NoError(t, b.Add(tok, pos, true))
+		require.NoError(t, c.Decode(context.Background(), b))
+		pos++
+		tok = argmax(c.Logits(0))
+	}
+	require.Zero(t, c.QuokaUbatches()-countSparse(run.sel), "decode stays dense")
+	return run
+}
+
+func countSparse(sel [][][]int) int {
+	n := 0
+	for _, s := range sel {
+		if s != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// prefillTogether prefills every sequence in the same ubatches (msChunk tokens of each per
+// ubatch, a unified cache), then decodes their greedy continuations together.
+func prefillTogether(t *testing.T, m *Model, seqs [][]Token) ([]multiSeqRun, int) {
+	S := len(seqs)
+	c := newTestContext(t, m, ContextParams{NCtx: 1024 * S, NBatch: S * msChunk, NUBatch: S * msChunk, Threads: 2,
+		FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"},
+		Sequences: S, KVUnified: true,
+		Quoka: QuokaOptions{Enabled: true, Budget: msBudget, Queries: 16}})
+	require.True(t, c.QuokaActive())
+	b, err := NewBatch(S*msChunk, 1)
+	require.NoError(t, err)
+	defer b.Free()
+	runs := make([]multiSeqRun, S)
+	for k := 0; k*msChunk < msLen; k++ {
+		b.Clear()
+		for s := 0; s < S; s++ {
+			for i := 0; i < msChunk; i++ {
+				p := k*msChunk + i
+				require.NoError(t, b.Add(seqs[s][p], p, p == msLen-1, s))
+			}
+		}
+		require.NoError(t, c.Decode(context.Background(), b))
+		got := c.Captured()
+		if len(got) == 0 {
+			for s := range runs {
+				runs[s].sel = append(runs[s].sel, nil)
+			}
+			continue
+		}
+		require.Len(t, got, 1)
+		cells, n := got[0].Int32s(), got[0].Shape[0]
+		require.Equal(t, S*msBudget+S*msChunk, n, "one group of B_SA slots per sequence, then the own cells")
+		// cells are handed out in ubatch order: chunk k of sequence s sits at k*S*C + s*C + i
+		seqPos := func(cell int) (int, int) {
+			kk, r := cell/(S*msChunk), cell%(S*msChunk)
+			return r / msChunk, kk*msChunk + r%msChunk
+		}
+		for j := 0; j < S*msChunk; j++ {
+			require.Equal(t, k*S*msChunk+j, int(cells[S*msBudget+j]), "own cells")
+		}
+		for s := 0; s < S; s++ {
+			var heads [][]int
+			for h := 0; h < got[0].Shape[1]; h++ {
+				var past []int
+				for _, cell := range cells[h*n+s*msBudget : h*n+(s+1)*msBudget] {
+					cs, p := seqPos(int(cell))
+					require.Equal(t, s, cs, "group %d kept a cell of sequence %d", s, cs)
+					past = append(past, p)
+				}
+				heads = append(heads, past)
+			}
+			runs[s].sel = append(runs[s].sel, heads)
+		}
+	}
+	sparse := c.QuokaUbatches()
+	for s := 0; s < S; s++ {
+		runs[s].logits = c.Logits(s)
+	}
+	next := make([]Token, S)
+	for s := range next {
+		next[s] = argmax(runs[s].logits)
+	}
+	for g := 0; g < msGen; g++ {
+		b.Clear()
+		for s := 0; s < S; s++ {
+			runs[s].greedy = append(runs[s].greedy, next[s])
+			require.NoError(t, b.Add(next[s], msLen+g, true, s))
+		}
+		require.NoError(t, c.Decode(context.Background(), b))
+		for s := 0; s < S; s++ {
+			next[s] = argmax(c.Logits(s))
+		}
+	}
+	require.Equal(t, sparse, c.QuokaUbatches(), "one token per sequence: decode stays dense")
+	return runs, sparse
+}
+
+// TestQuokaSeveralSequences: two or three sequences prefilled in the same ubatches (a unified
+// cache, as llama-server's slots) select exactly what each selects alone with the same chunk
+// boundaries, and give the same logits and greedy continuations.
+func TestQuokaSeveralSequences(t *testing.T) {
+	m := loadStories(t)
+	all := storyTokens(t, m, 3*msLen)
+	for _, S := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d sequences", S), func(t *testing.T) {
+			seqs := make([][]Token, S)
+			for s := range seqs {
+				seqs[s] = all[s*msLen : (s+1)*msLen]
+			}
+			together, sparse := prefillTogether(t, m, seqs)
+			wantSparse := 0
+			for k := 0; k*msChunk < msLen; k++ {
+				if k*msChunk > msBudget {
+					wantSparse++
+				}
+			}
+			require.Equal(t, wantSparse, sparse, "sparse ubatches")
+			for s := 0; s < S; s++ {
+				alone := prefillAlone(t, m, seqs[s])
+				require.Equal(t, len(alone.sel), len(together[s].sel))
+				for k := range alone.sel {
+					assert.Equal(t, alone.sel[k], together[s].sel[k], "sequence %d chunk %d: selection", s, k)
+				}
+				require.Len(t, together[s].logits, len(alone.logits))
+				for i := range alone.logits {
+					require.InDelta(t, alone.logits[i], together[s].logits[i], 1e-3, "sequence %d logit %d", s, i)
+				}
+				assert.Equal(t, alone.greedy, together[s].greedy, "sequence %d greedy continuation", s)
+			}
+		})
+	}
+}
