@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/internal/sharedtest"
 )
 
 // rss is the process's resident set size in bytes, from /proc/self/statm.
@@ -30,7 +32,7 @@ func rss(t *testing.T) int64 {
 
 func TestFreeReleasesMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("200 load/free cycles")
+		sharedtest.Skipf(t, "200 load/free cycles")
 	}
 	path := storiesPath(t)
 	cycle := func() {
