@@ -81,10 +81,17 @@ func addFuzzSeeds(f *testing.F) {
 	}
 }
 
+// maxFuzzPrefix bounds the mutated prefix: the shared models' headers
+// (metadata and tensor infos) are smaller.
+const maxFuzzPrefix = 64 << 10
+
 // FuzzLoadModel feeds mutated GGUF headers and metadata to LoadModel: every
 // input must load or fail with an error, never crash or abort the process
 // (llama.cpp's loader asserts on some malformed metadata, which the Go
 // pre-validation must reject first). A model that loads must tokenize.
+// Run it with a short minimisation, the inputs are large:
+//
+//	go test -run '^$' -fuzz FuzzLoadModel -fuzztime 3m -fuzzminimizetime 5s -parallel 1 ./bindings/llama
 func FuzzLoadModel(f *testing.F) {
 	initBackend()
 	addFuzzSeeds(f)
@@ -92,6 +99,9 @@ func FuzzLoadModel(f *testing.F) {
 	var n int
 	var mu sync.Mutex
 	f.Fuzz(func(t *testing.T, base uint8, prefix []byte, resume uint32) {
+		if len(prefix) > maxFuzzPrefix {
+			return // headers are smaller; long inputs only slow the fuzzer down
+		}
 		mu.Lock()
 		n++
 		path := filepath.Join(dir, fmt.Sprintf("fuzz-%d.gguf", n))
