@@ -11,16 +11,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/internal/sharedtest"
 )
 
-// stories260K is the small real llama model shared by the project's tests.
-const stories260K = "../../shared/models/stories260K.gguf"
+// stories260K is the small real llama model shared by the project's tests,
+// under ../shared beside the repository.
+const stories260K = "models/stories260K.gguf"
 
 func TestReadInfoStories260K(t *testing.T) {
-	if _, err := os.Stat(stories260K); err != nil {
-		t.Skipf("skipping: %s not available (%v); it is provided in shared/models next to the repository", stories260K, err)
-	}
-	info, err := ReadInfo(stories260K)
+	info, err := ReadInfo(sharedtest.Path(t, stories260K))
 	require.NoError(t, err)
 
 	tests := []struct {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/quoka-llm/quoka/internal/sharedtest"
 )
 
 var (
@@ -48,14 +50,11 @@ func runTests(m *testing.M) int {
 }
 
 // sharedPath returns a file under ../shared beside the repository root,
-// skipping the test when it is absent, as on a fresh clone.
+// skipping the test when ../shared is absent, as on a fresh clone (in CI with
+// ../shared present a skip is a failure, see sharedtest).
 func sharedPath(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join(repoRoot, "..", "shared", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available (../shared is absent beside the repository): %v", rel, err)
-	}
-	return p
+	return sharedtest.Path(t, rel)
 }
 
 // result is the outcome of one quokarun run.

@@ -25,6 +25,7 @@ import "C"
 
 import (
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -71,23 +72,22 @@ func logLevelFromEnv(v string) int {
 	}
 }
 
-// captureLogErrors runs f with llama.cpp's error log captured and returns
-// the most telling error line logged meanwhile ("" when none). The capture is
-// process-wide: concurrent failures may mix their messages.
+// captureLogErrors runs f, which makes one llama.cpp (or ggml) call, and
+// returns the most telling error line that call logged ("" when none).
+//
+// llama.cpp's log callback carries no context pointer, so the capture is per
+// OS thread (see shim.c): the goroutine is locked to its thread for the
+// call, and what the shim's thread-local buffer holds at the end is what
+// this call logged, even while other goroutines' calls fail at the same
+// time. Messages that llama.cpp logs from its own worker threads are not
+// captured (its errors for a failing call are logged on the calling thread).
 func captureLogErrors(f func()) string {
-	resetLogErrors()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	C.quoka_log_capture_begin()
 	f()
-	return lastLogError()
-}
-
-// resetLogErrors clears the captured llama.cpp error log.
-func resetLogErrors() { C.quoka_log_errors_reset() }
-
-// lastLogError returns the most telling error line captured since the last
-// reset.
-func lastLogError() string {
 	var buf [4096]C.char
-	n := C.quoka_log_errors(&buf[0], C.size_t(len(buf)))
+	n := C.quoka_log_capture_end(&buf[0], C.size_t(len(buf)))
 	return pickLogError(C.GoStringN(&buf[0], C.int(n)))
 }
 

@@ -339,9 +339,9 @@ func (c *Context) Decode(ctx context.Context, b *Batch) error {
 	}
 	c.outputs = 0
 
+	var rc C.int32_t
 	disarm := armAbort(ctx, c.res.abort)
-	resetLogErrors()
-	rc := C.llama_decode(ptr, b.c)
+	msg := captureLogErrors(func() { rc = C.llama_decode(ptr, b.c) })
 	disarm()
 
 	switch {
@@ -355,9 +355,9 @@ func (c *Context) Decode(ctx context.Context, b *Batch) error {
 	case rc == 2:
 		return errors.New("llama: decode aborted")
 	case rc == -1:
-		return fmt.Errorf("llama: invalid batch: %s", lastLogError())
+		return fmt.Errorf("llama: invalid batch: %s", msg)
 	default:
-		return fmt.Errorf("llama: decode failed (status %d): %s", rc, lastLogError())
+		return fmt.Errorf("llama: decode failed (status %d): %s", rc, msg)
 	}
 }
 
@@ -420,21 +420,34 @@ func (c *Context) Prefill(ctx context.Context, tokens []Token, progress func(don
 // Logits returns a copy of the logits (one per vocabulary token) of the i-th
 // output of the last Decode, counting only tokens whose logits were
 // requested; negative i counts from the end (-1 is the last). It returns nil
-// when there is no such output.
+// when there is no such output. Sampler.Sample takes i the same way.
 func (c *Context) Logits(i int) []float32 {
-	if !c.validOutput(i) {
+	row, ok := c.outputRow(i)
+	if !ok {
 		return nil
 	}
-	if i >= 0 {
-		// llama_get_logits_ith takes a batch position for i >= 0 but an output
-		// row counted from the end for i < 0: address the i-th output that way
-		i -= c.outputs
-	}
-	p := C.llama_get_logits_ith(c.res.ptr, C.int32_t(i))
+	p := C.llama_get_logits_ith(c.res.ptr, row)
 	if p == nil {
 		return nil
 	}
 	return append([]float32(nil), unsafe.Slice((*float32)(unsafe.Pointer(p)), c.res.ref.nVocab())...)
+}
+
+// outputRow maps the i-th output of the last Decode (negative i from the
+// end) to the index llama_get_logits_ith and llama_sampler_sample take. For
+// idx >= 0 they take a position in the batch, for idx < 0 an output row
+// counted from the end (-1 the last, see output_resolve_row in llama.cpp),
+// so the output index is passed as a negative one, which means the i-th
+// output whichever batch positions asked for logits. ok is false when there
+// is no such output (or the context is freed).
+func (c *Context) outputRow(i int) (idx C.int32_t, ok bool) {
+	if !c.validOutput(i) {
+		return 0, false
+	}
+	if i >= 0 {
+		i -= c.outputs
+	}
+	return C.int32_t(i), true
 }
 
 func (c *Context) validOutput(i int) bool {

@@ -12,6 +12,9 @@ var (
 	ErrModelNotFound = errors.New("file not found")
 	// ErrNotGGUF: the file is not a GGUF model (empty, wrong magic, corrupt header).
 	ErrNotGGUF = errors.New("not a GGUF file")
+	// ErrInvalidMetadata: the GGUF metadata holds values llama.cpp's loader
+	// cannot take (it would abort the process on them, see modelcheck.go).
+	ErrInvalidMetadata = errors.New("invalid model metadata")
 	// ErrTruncated: the file ends before its header or tensor data does.
 	ErrTruncated = errors.New("file is truncated")
 	// ErrPromptTooLong: the prompt does not fit in the context window. The

@@ -2,11 +2,12 @@ package llama
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/internal/sharedtest"
 )
 
 // golden is the greedy continuation of "Once upon a time" by stories260K in
@@ -16,18 +17,12 @@ const (
 	goldenPrefix = ", there was a little girl named Lily. She loved to play outside in the park."
 )
 
-// sharedPath returns a file under ../shared beside the repository root
-// (this package sits two levels below the root), skipping the test when it
-// is absent, as on a fresh clone.
+// sharedPath returns a file under ../shared beside the repository root,
+// skipping the test when ../shared is absent, as on a fresh clone (in CI with
+// ../shared present a skip is a failure, see sharedtest).
 func sharedPath(t testing.TB, rel string) string {
 	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	p := filepath.Join(root, "..", "shared", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("%s not available (../shared is absent beside the repository): %v", rel, err)
-	}
-	return p
+	return sharedtest.Path(t, rel)
 }
 
 func storiesPath(t testing.TB) string { return sharedPath(t, "models/stories260K.gguf") }

@@ -74,6 +74,9 @@ func checkGGUFLayout(path string, size int64) error {
 		return fmt.Errorf("%w: invalid header: %s", ErrNotGGUF, msg)
 	}
 	defer C.gguf_free(g)
+	if err := checkGGUFMetadata(g); err != nil {
+		return err
+	}
 
 	dataStart := int64(C.gguf_get_data_offset(g))
 	end := dataStart

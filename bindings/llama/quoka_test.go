@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/internal/sharedtest"
 )
 
 // quokaReference is ../shared/data/quoka-reference-l0-c8.json: an independent
@@ -250,7 +252,7 @@ type passkeyCase struct {
 // also retrieves 50/50. A needle kept by the selection is what makes this pass.
 func TestQuokaPasskeyRetrieval(t *testing.T) {
 	if testing.Short() {
-		t.Skip("passkey retrieval takes ~20 s")
+		sharedtest.Skipf(t, "passkey retrieval takes ~20 s")
 	}
 	m, err := LoadModel(sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf"), ModelParams{})
 	require.NoError(t, err)

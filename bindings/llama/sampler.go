@@ -105,16 +105,19 @@ func (s *Sampler) Free() {
 }
 
 // Sample picks a token from the logits of the i-th output of c's last
-// Decode (negative i counts from the end) and accepts it into the chain's
-// state.
+// Decode and accepts it into the chain's state. i means what it means for
+// Context.Logits: outputs are counted among the tokens whose logits were
+// requested, not by batch position, and negative i counts from the end (-1
+// is the last).
 func (s *Sampler) Sample(c *Context, i int) (Token, error) {
 	if s.ptr == nil || c.live() == nil {
 		return 0, ErrClosed
 	}
-	if !c.validOutput(i) {
+	row, ok := c.outputRow(i)
+	if !ok {
 		return 0, fmt.Errorf("llama: no logits for output %d (the last decode produced %d)", i, c.outputs)
 	}
-	return Token(C.llama_sampler_sample(s.ptr, c.res.ptr, C.int32_t(i))), nil
+	return Token(C.llama_sampler_sample(s.ptr, c.res.ptr, row)), nil
 }
 
 // Accept records t in the chain's state (for samplers that track history)

@@ -13,39 +13,71 @@
 
 #define QUOKA_ERRBUF_SIZE 4096
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static int  log_min_level = QUOKA_LOG_OFF;
-static int  log_last_level = GGML_LOG_LEVEL_INFO; // level that GGML_LOG_LEVEL_CONT continues
-static char log_errbuf[QUOKA_ERRBUF_SIZE];
-static size_t log_errlen = 0;
+// The log callback has no context pointer, so the error capture is per
+// thread: llama.cpp logs a failing call's errors on the thread that made the
+// call, and a cgo call runs on one OS thread from start to end. Go brackets
+// each call with quoka_log_capture_begin/end on a locked OS thread, which
+// makes the capture that call's own, without serialising concurrent calls.
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER; // serialises stderr and the level
+static int log_min_level = QUOKA_LOG_OFF;
+
+static __thread int    tl_last_level = GGML_LOG_LEVEL_INFO; // level that GGML_LOG_LEVEL_CONT continues
+static __thread int    tl_capturing  = 0;
+static __thread size_t tl_errlen     = 0;
+static __thread char   tl_errbuf[QUOKA_ERRBUF_SIZE];
+
+static void quoka_log_capture_append(const char * text) {
+    size_t n = strlen(text);
+    if (n > QUOKA_ERRBUF_SIZE - 1 - tl_errlen) {
+        // full: start over, keeping the newest message (its tail if too long)
+        tl_errlen = 0;
+        if (n > QUOKA_ERRBUF_SIZE - 1) {
+            text += n - (QUOKA_ERRBUF_SIZE - 1);
+            n = QUOKA_ERRBUF_SIZE - 1;
+        }
+    }
+    memcpy(tl_errbuf + tl_errlen, text, n);
+    tl_errlen += n;
+    tl_errbuf[tl_errlen] = '\0';
+}
 
 static void quoka_log_callback(enum ggml_log_level level, const char * text, void * user_data) {
     (void) user_data;
-    pthread_mutex_lock(&log_mu);
+    if (text == NULL) {
+        return;
+    }
     if (level == GGML_LOG_LEVEL_CONT) {
-        level = (enum ggml_log_level) log_last_level;
+        level = (enum ggml_log_level) tl_last_level;
     } else {
-        log_last_level = level;
+        tl_last_level = level;
     }
-    if (level == GGML_LOG_LEVEL_ERROR && text != NULL) {
-        size_t n = strlen(text);
-        if (n > QUOKA_ERRBUF_SIZE - 1 - log_errlen) {
-            // full: start over, keeping the newest message (its tail if too long)
-            log_errlen = 0;
-            if (n > QUOKA_ERRBUF_SIZE - 1) {
-                text += n - (QUOKA_ERRBUF_SIZE - 1);
-                n = QUOKA_ERRBUF_SIZE - 1;
-            }
-        }
-        memcpy(log_errbuf + log_errlen, text, n);
-        log_errlen += n;
-        log_errbuf[log_errlen] = '\0';
+    if (level == GGML_LOG_LEVEL_ERROR && tl_capturing) {
+        quoka_log_capture_append(text);
     }
-    if ((int) level >= log_min_level && text != NULL) {
+    pthread_mutex_lock(&log_mu);
+    if ((int) level >= log_min_level) {
         fputs(text, stderr);
         fflush(stderr);
     }
     pthread_mutex_unlock(&log_mu);
+}
+
+void quoka_log_capture_begin(void) {
+    tl_errlen = 0;
+    tl_errbuf[0] = '\0';
+    tl_capturing = 1;
+}
+
+size_t quoka_log_capture_end(char * buf, size_t n) {
+    tl_capturing = 0;
+    if (n == 0) {
+        return 0;
+    }
+    size_t m = tl_errlen < n - 1 ? tl_errlen : n - 1;
+    memcpy(buf, tl_errbuf, m);
+    buf[m] = '\0';
+    tl_errlen = 0;
+    return m;
 }
 
 void quoka_log_install(int min_level) {
@@ -57,25 +89,6 @@ void quoka_log_set_level(int min_level) {
     pthread_mutex_lock(&log_mu);
     log_min_level = min_level;
     pthread_mutex_unlock(&log_mu);
-}
-
-void quoka_log_errors_reset(void) {
-    pthread_mutex_lock(&log_mu);
-    log_errlen = 0;
-    log_errbuf[0] = '\0';
-    pthread_mutex_unlock(&log_mu);
-}
-
-size_t quoka_log_errors(char * buf, size_t n) {
-    if (n == 0) {
-        return 0;
-    }
-    pthread_mutex_lock(&log_mu);
-    size_t m = log_errlen < n - 1 ? log_errlen : n - 1;
-    memcpy(buf, log_errbuf, m);
-    buf[m] = '\0';
-    pthread_mutex_unlock(&log_mu);
-    return m;
 }
 
 // ---- abort -----------------------------------------------------------------

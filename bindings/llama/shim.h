@@ -14,15 +14,18 @@
 #define QUOKA_LOG_OFF 100
 
 // Installs the shim's logger for llama.cpp and ggml. Messages at or above
-// min_level (a ggml_log_level) go to stderr; error messages are also kept in a
-// small buffer (see quoka_log_errors) whatever the level.
+// min_level (a ggml_log_level) go to stderr; error messages logged on a
+// thread between quoka_log_capture_begin and _end are also kept, whatever
+// the level, in that thread's buffer.
 void quoka_log_install(int min_level);
 void quoka_log_set_level(int min_level);
 
-// Clears the error buffer / copies it into buf (NUL-terminated, truncated to
-// n-1 bytes). Returns the number of bytes copied.
-void   quoka_log_errors_reset(void);
-size_t quoka_log_errors(char * buf, size_t n);
+// Starts capturing the error messages logged on the calling thread (clearing
+// what an earlier capture left) / stops and copies them into buf
+// (NUL-terminated, truncated to n-1 bytes), returning the bytes copied. Both
+// must be called on the same OS thread, around one llama.cpp call.
+void   quoka_log_capture_begin(void);
+size_t quoka_log_capture_end(char * buf, size_t n);
 
 // Per-context abort flag polled by llama_decode between graph nodes.
 int *  quoka_abort_flag_new(void);

@@ -50,6 +50,15 @@ func (m *Model) BOS() Token {
 	return Token(C.llama_vocab_bos(m.ref.vocab))
 }
 
+// AddBOS reports whether the model wants its BOS token at the start of a
+// sequence (llama_vocab_get_add_bos: the GGUF key
+// tokenizer.ggml.add_bos_token, else the tokenizer's default). Tokenize
+// with addSpecial adds it only then; callers that assemble token sequences
+// themselves must do the same.
+func (m *Model) AddBOS() bool {
+	return m.live() != nil && bool(C.llama_vocab_get_add_bos(m.ref.vocab))
+}
+
 // EOS is the end-of-sequence token (-1 when the model has none).
 func (m *Model) EOS() Token {
 	if m.live() == nil {

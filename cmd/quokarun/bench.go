@@ -227,7 +227,8 @@ func ttft(ctx context.Context, lc *llama.Context, prompt []llama.Token) (time.Du
 	return time.Since(start), pre, nil
 }
 
-// benchPrompt tokenizes text (BOS first) and repeats it to n tokens.
+// benchPrompt tokenizes text and repeats it to n tokens, after the BOS token
+// when the model wants one (a model without BOS has none to add).
 func benchPrompt(m *llama.Model, text string, n int) ([]llama.Token, error) {
 	toks, err := m.Tokenize(text, false, false)
 	if err != nil {
@@ -237,7 +238,9 @@ func benchPrompt(m *llama.Model, text string, n int) ([]llama.Token, error) {
 		return nil, fmt.Errorf("prompt text tokenizes to nothing")
 	}
 	out := make([]llama.Token, 0, n)
-	out = append(out, m.BOS())
+	if bos := m.BOS(); m.AddBOS() && bos >= 0 {
+		out = append(out, bos)
+	}
 	for len(out) < n {
 		out = append(out, toks[:min(len(toks), n-len(out))]...)
 	}
