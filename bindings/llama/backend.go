@@ -16,8 +16,8 @@ package llama
 
 /*
 #cgo CFLAGS: -O2 -I${SRCDIR}/../../build/llama.cpp/include -I${SRCDIR}/../../build/llama.cpp/ggml/include
-#cgo LDFLAGS: -L${SRCDIR}/../../build/llama-build/src -L${SRCDIR}/../../build/llama-build/ggml/src
-#cgo LDFLAGS: -Wl,--start-group -lllama -lggml -lggml-cpu -lggml-base -Wl,--end-group
+#cgo LDFLAGS: -L${SRCDIR}/../../build/llama-build/src -L${SRCDIR}/../../build/llama-build/ggml/src -L${SRCDIR}/../../build/llama-build/ggml/src/ggml-rpc
+#cgo LDFLAGS: -Wl,--start-group -lllama -lggml -lggml-cpu -lggml-rpc -lggml-base -Wl,--end-group
 #cgo LDFLAGS: -fopenmp -lstdc++ -lm -lpthread
 #include "shim.h"
 */
