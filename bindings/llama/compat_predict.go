@@ -164,6 +164,7 @@ func (l *LLama) predict(text string, o PredictOptions) (string, error) {
 	if o.DebugMode {
 		l.debugPrompt(toks, len(toks)-len(rest), smpl)
 	}
+	prefilled := 0
 	if cache != "" && !o.PromptCacheRO && !o.PromptCacheAll && len(rest) > 1 {
 		// Save the prompt but its last token, which the generation below
 		// decodes for the first logits.
@@ -171,6 +172,7 @@ func (l *LLama) predict(text string, o PredictOptions) (string, error) {
 			l.past = append(toks[:0:0], toks[:l.ctx.NPast()]...)
 			return "", err
 		}
+		prefilled = len(rest) - 1
 		rest = rest[len(rest)-1:]
 		if err := l.ctx.SaveState(cache, toks[:len(toks)-1]); err != nil {
 			return "", fmt.Errorf("prompt cache: %w", err)
@@ -185,12 +187,13 @@ func (l *LLama) predict(text string, o PredictOptions) (string, error) {
 		Chain:     smpl,
 		OnTokenID: func(t Token) { gen = append(gen, t) },
 	})
+	t.PromptTokens += prefilled
 	l.timings = t
 	all := append(toks[:len(toks):len(toks)], gen...)
 	l.past = all[:min(len(all), l.ctx.NPast())]
 	if o.DebugMode {
 		fmt.Fprintf(DebugWriter, "llama: prompt %d tokens (%d reused) in %v, generated %d tokens in %v, stop: %s\n",
-			len(toks), len(toks)-len(rest), t.PrefillDuration, t.GeneratedTokens, t.DecodeDuration, t.StopReason)
+			len(toks), len(toks)-len(rest)-prefilled, t.PrefillDuration, t.GeneratedTokens, t.DecodeDuration, t.StopReason)
 	}
 	if err == nil && cache != "" && !o.PromptCacheRO && o.PromptCacheAll {
 		if err := l.ctx.SaveState(cache, l.past); err != nil {

@@ -211,7 +211,7 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	p.NCtx = int(C.llama_n_ctx(ptr))
 	p.NBatch = int(C.llama_n_batch(ptr))
 	p.NUBatch = int(C.llama_n_ubatch(ptr))
-	p.Pooling = PoolingType(C.llama_pooling_type(ptr))
+	p.Pooling = poolingFromC(C.llama_pooling_type(ptr))
 	batch, err := NewBatch(p.NBatch, 1)
 	if err != nil {
 		res.free()

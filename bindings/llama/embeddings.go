@@ -14,19 +14,27 @@ import (
 )
 
 // PoolingType is how the token embeddings of a sequence are pooled into one
-// vector (llama.cpp's enum llama_pooling_type).
+// vector (llama.cpp's enum llama_pooling_type). The zero value,
+// PoolingUnspecified, means the model's own.
 type PoolingType int
 
 // Pooling types. Generative models (llama and the like) have none: their
 // sequence embedding is then the last token's.
 const (
-	PoolingUnspecified PoolingType = C.LLAMA_POOLING_TYPE_UNSPECIFIED // the model's own
-	PoolingNone        PoolingType = C.LLAMA_POOLING_TYPE_NONE
-	PoolingMean        PoolingType = C.LLAMA_POOLING_TYPE_MEAN
-	PoolingCLS         PoolingType = C.LLAMA_POOLING_TYPE_CLS
-	PoolingLast        PoolingType = C.LLAMA_POOLING_TYPE_LAST
-	PoolingRank        PoolingType = C.LLAMA_POOLING_TYPE_RANK
+	PoolingUnspecified PoolingType = iota // the model's own
+	PoolingNone
+	PoolingMean
+	PoolingCLS
+	PoolingLast
+	PoolingRank
 )
+
+// c is p as llama.cpp's enum (whose values are one less).
+func (p PoolingType) c() C.enum_llama_pooling_type {
+	return C.enum_llama_pooling_type(int(p) - 1)
+}
+
+func poolingFromC(p C.enum_llama_pooling_type) PoolingType { return PoolingType(int(p) + 1) }
 
 func (p PoolingType) String() string {
 	switch p {
@@ -54,7 +62,7 @@ var ErrEmbeddingsDisabled = errors.New("model loaded without embeddings (use Ena
 // p into llama.cpp's context parameters.
 func applyExtraContextParams(cp *C.struct_llama_context_params, p ContextParams) {
 	cp.embeddings = C.bool(p.Embeddings)
-	cp.pooling_type = C.enum_llama_pooling_type(p.Pooling)
+	cp.pooling_type = p.Pooling.c()
 	if p.RopeFreqBase > 0 {
 		cp.rope_freq_base = C.float(p.RopeFreqBase)
 	}

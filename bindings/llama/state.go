@@ -13,9 +13,9 @@ import (
 	"unsafe"
 )
 
-// SaveState writes the context's state (KV cache, last logits, output
-// bookkeeping) with tokens, the token sequence it holds, to a llama.cpp
-// session file at path (llama_state_save_file).
+// SaveState writes the context's KV cache with tokens, the token sequence
+// it holds, to a llama.cpp session file at path (llama_state_save_file).
+// llama.cpp's state holds the KV cache only, not the last logits.
 func (c *Context) SaveState(path string, tokens []Token) error {
 	ptr := c.live()
 	if ptr == nil {
@@ -38,6 +38,8 @@ func (c *Context) SaveState(path string, tokens []Token) error {
 // LoadState replaces the context's state with the session file at path
 // (llama_state_load_file) and returns the token sequence saved with it. The
 // file must come from a context of the same model with room for its tokens.
+// No logits come with it: decode (at least) the last token again, e.g.
+// TruncateKV(len(tokens)-1) then GenerateTokens(tokens[len(tokens)-1:]).
 func (c *Context) LoadState(path string) ([]Token, error) {
 	ptr := c.live()
 	if ptr == nil {
@@ -51,15 +53,9 @@ func (c *Context) LoadState(path string) ([]Token, error) {
 	msg := captureLogErrors(func() {
 		ok = C.llama_state_load_file(ptr, cpath, (*C.llama_token)(unsafe.Pointer(unsafe.SliceData(tokens))), C.size_t(len(tokens)), &n)
 	})
+	c.outputs = 0 // the logits are not part of the state
 	if !ok {
-		c.outputs = 0
 		return nil, fmt.Errorf("llama: loading state from %q: %s", path, msg)
-	}
-	// The state restores the logits of the saved context's last decode: in
-	// the single-sequence use of Prefill and Generate that is one output.
-	c.outputs = 0
-	if n > 0 {
-		c.outputs = 1
 	}
 	return tokens[:n], nil
 }
