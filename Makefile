@@ -46,3 +46,8 @@ cuda-check: llama
 
 clean:
 	rm -rf build/llama-build bin
+
+## install: static libraries, headers and quoka-llama.pc under PREFIX (see README.md)
+.PHONY: install
+install:
+	scripts/install.sh "$(PREFIX)"

@@ -102,6 +102,16 @@ type ContextParams struct {
 	// Capturing splits the graph at those tensors; it is meant for tests
 	// and inspection, not for speed.
 	Capture []string
+	// Embeddings makes every Decode extract embeddings too (and compute
+	// all tokens' outputs). Context.Embeddings does not need it: it turns
+	// extraction on for its own decode only.
+	Embeddings bool
+	// Pooling is how embeddings are pooled per sequence
+	// (PoolingUnspecified: the model's own, none for generative models).
+	Pooling PoolingType
+	// RopeFreqBase and RopeFreqScale override the model's RoPE base
+	// frequency and frequency scale; 0 keeps the model's.
+	RopeFreqBase, RopeFreqScale float32
 }
 
 // DefaultContextParams returns a 4096-token context with llama.cpp's default
@@ -199,6 +209,7 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	}
 	cp.n_seq_max = C.uint32_t(p.Sequences)
 	cp.kv_unified = C.bool(p.KVUnified)
+	applyExtraContextParams(&cp, p)
 	if err := applyQuoka(&cp, p.Quoka); err != nil {
 		return nil, err
 	}
@@ -230,6 +241,7 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	p.NCtx = int(C.llama_n_ctx(ptr))
 	p.NBatch = int(C.llama_n_batch(ptr))
 	p.NUBatch = int(C.llama_n_ubatch(ptr))
+	p.Pooling = poolingFromC(C.llama_pooling_type(ptr))
 	batch, err := NewBatch(p.NBatch, 1)
 	if err != nil {
 		res.free()

@@ -27,6 +27,12 @@ type GenerateOptions struct {
 	// PrefillProgress, when set, is called after each n_batch piece of the
 	// prompt is prefilled.
 	PrefillProgress func(done, total int)
+	// Chain, when set, is the sampler used instead of one built from
+	// Sampler (the caller keeps ownership and frees it).
+	Chain *Sampler
+	// OnTokenID, when set, receives each sampled token that is not an
+	// end-of-generation token, in order, before its text is emitted.
+	OnTokenID func(Token)
 }
 
 // Generate continues the sequence in the KV cache with prompt and generates
@@ -62,15 +68,18 @@ func (c *Context) GenerateTokens(ctx context.Context, tokens []Token, opts Gener
 		return "", t, ErrClosed
 	}
 	t.PromptTokens = len(tokens)
-	smpl, err := NewSampler(opts.Sampler)
-	if err != nil {
-		return "", t, err
+	smpl := opts.Chain
+	if smpl == nil {
+		var err error
+		if smpl, err = NewSampler(opts.Sampler); err != nil {
+			return "", t, err
+		}
+		defer smpl.Free()
 	}
-	defer smpl.Free()
 
 	start := time.Now()
 	quoka0 := c.QuokaUbatches()
-	err = c.Prefill(ctx, tokens, opts.PrefillProgress)
+	err := c.Prefill(ctx, tokens, opts.PrefillProgress)
 	t.PrefillDuration = time.Since(start)
 	t.QuokaUbatches = c.QuokaUbatches() - quoka0
 	if err != nil {
@@ -96,6 +105,9 @@ func (c *Context) GenerateTokens(ctx context.Context, tokens []Token, opts Gener
 			break
 		}
 		t.GeneratedTokens++
+		if opts.OnTokenID != nil {
+			opts.OnTokenID(tok)
+		}
 		if !out.push(c.res.ref.piece(tok)) {
 			t.StopReason = out.reason
 			break

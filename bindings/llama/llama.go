@@ -1,7 +1,12 @@
 package llama
 
+/*
+#include "shim.h"
+*/
+import "C"
+
 import (
-	"context"
+	"fmt"
 	"sync"
 )
 
@@ -10,10 +15,18 @@ import (
 // called from several goroutines; predictions run one at a time.
 type LLama struct {
 	mu            sync.Mutex
+	opts          ModelOptions
 	model         *Model
 	ctx           *Context
+	lora          *C.struct_llama_adapter_lora
 	tokenCallback func(token string) bool
 	timings       Timings
+	// past is the token sequence the KV cache holds; reuse says whether the
+	// next call may continue from it (after LoadState or a prompt cache).
+	past  []Token
+	reuse bool
+	// speculation is the last SpeculativeSampling's draft statistics.
+	speculation SpeculationStats
 }
 
 // New loads the model at modelPath and creates a context for it.
@@ -23,16 +36,29 @@ func New(modelPath string, opts ...ModelOption) (*LLama, error) {
 	if err := CheckQuoka(o.Quoka); err != nil {
 		return nil, err
 	}
-	m, err := LoadModel(modelPath, o.modelParams())
+	mp, err := o.modelParams()
+	if err != nil {
+		return nil, fmt.Errorf("model %q: %w", modelPath, err)
+	}
+	if o.NUMA {
+		initNUMA()
+	}
+	m, err := LoadModel(modelPath, mp)
 	if err != nil {
 		return nil, err
 	}
-	c, err := NewContext(m, o.contextParams())
-	if err != nil {
+	l := &LLama{opts: o, model: m}
+	if o.LoraAdapter != "" {
+		if l.lora, err = loadLoRA(m, o.LoraAdapter); err != nil {
+			m.Free()
+			return nil, err
+		}
+	}
+	if err := l.newContext(o.contextParams()); err != nil {
 		m.Free()
 		return nil, err
 	}
-	return &LLama{model: m, ctx: c}, nil
+	return l, nil
 }
 
 // Free releases the context and the model. It is idempotent.
@@ -41,12 +67,15 @@ func (l *LLama) Free() {
 	defer l.mu.Unlock()
 	l.ctx.Free()
 	l.model.Free()
+	l.lora, l.past, l.reuse = nil, nil, false
 }
 
 // Model is the underlying model.
 func (l *LLama) Model() *Model { return l.model }
 
 // Context is the underlying context. Calls on it must not overlap Predict.
+// A Predict with a RoPE setting different from the context's replaces it:
+// call Context again afterwards.
 func (l *LLama) Context() *Context { return l.ctx }
 
 // SetTokenCallback streams the output of later Predict calls to fn
@@ -57,7 +86,9 @@ func (l *LLama) SetTokenCallback(fn func(token string) bool) {
 	l.tokenCallback = fn
 }
 
-// Predict generates a completion of text, starting from an empty KV cache.
+// Predict generates a completion of text, starting from an empty KV cache
+// (or, after LoadState or with SetPathPromptCache, from the cached prefix of
+// its tokens).
 func (l *LLama) Predict(text string, opts ...PredictOption) (string, error) {
 	o := NewPredictOptions(opts...)
 	l.mu.Lock()
@@ -65,26 +96,7 @@ func (l *LLama) Predict(text string, opts ...PredictOption) (string, error) {
 	if l.ctx.live() == nil {
 		return "", ErrClosed
 	}
-	if o.Threads > 0 {
-		l.ctx.SetThreads(o.Threads, o.Threads)
-	}
-	onToken := o.TokenCallback
-	if onToken == nil {
-		onToken = l.tokenCallback
-	}
-	ctx := o.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	l.ctx.ClearKV()
-	out, t, err := l.ctx.Generate(ctx, text, GenerateOptions{
-		MaxTokens: o.Tokens,
-		Sampler:   o.samplerParams(),
-		StopWords: o.StopPrompts,
-		OnToken:   onToken,
-	})
-	l.timings = t
-	return out, err
+	return l.predict(text, o)
 }
 
 // Timings are the measurements of the last Predict.
@@ -95,7 +107,8 @@ func (l *LLama) Timings() Timings {
 }
 
 // TokenizeString tokenizes text as Predict does (with BOS) and returns the
-// token count and the tokens. The options are accepted for compatibility.
+// token count and the tokens. The options are accepted for compatibility
+// and change nothing (tokenizing depends on the model only).
 func (l *LLama) TokenizeString(text string, _ ...PredictOption) (int32, []int32, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -27,6 +27,13 @@ type ModelParams struct {
 	MLock bool
 	// VocabOnly loads only the vocabulary (tokenizer) and metadata.
 	VocabOnly bool
+	// MainGPU is the device index that holds the whole model when it is not
+	// split (llama_model_params.main_gpu); it matters only with GPU backends.
+	MainGPU int
+	// TensorSplit is each GPU's share of the model (llama_model_params.
+	// tensor_split); nil splits by free memory. At most llama_max_devices()
+	// entries; it matters only with several GPUs.
+	TensorSplit []float32
 	// Progress, when set, is called with the load progress in [0, 1].
 	// Returning false aborts the load: LoadModel then fails with an error
 	// satisfying errors.Is(err, context.Canceled).
@@ -100,6 +107,19 @@ func loadModel(path string, p ModelParams) (*C.struct_llama_model, error) {
 		mp.load_mode = C.LLAMA_LOAD_MODE_MMAP_MLOCK
 	}
 	mp.vocab_only = C.bool(p.VocabOnly)
+	mp.main_gpu = C.int32_t(p.MainGPU)
+	if len(p.TensorSplit) > 0 {
+		n := int(C.llama_max_devices())
+		if len(p.TensorSplit) > n {
+			return nil, fmt.Errorf("tensor split has %d entries, llama.cpp handles at most %d devices", len(p.TensorSplit), n)
+		}
+		split := (*C.float)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof(C.float(0)))))
+		defer C.free(unsafe.Pointer(split))
+		for i, f := range p.TensorSplit {
+			unsafe.Slice(split, n)[i] = C.float(f)
+		}
+		mp.tensor_split = split
+	}
 
 	var aborted bool
 	if p.Progress != nil {

@@ -18,6 +18,25 @@ type ModelOptions struct {
 	Threads     int  // default threads for prediction (default: one per CPU)
 	FlashAttn   FlashAttn
 	Quoka       QuokaOptions
+
+	// The fields below complete go-llama.cpp's ModelOptions; see the option
+	// that sets each one (compat_options.go) for what it does today.
+
+	Seed          int     // default sampling seed when > 0 (SetModelSeed)
+	LowVRAM       bool    // no-op (EnabelLowVRAM)
+	Embeddings    bool    // allow Embeddings and TokenEmbeddings (EnableEmbeddings)
+	NUMA          bool    // NUMA-aware thread placement (EnableNUMA)
+	MainGPU       string  // the GPU for the whole model, a device index (SetMainGPU)
+	TensorSplit   string  // comma-separated shares of the model per GPU (SetTensorSplit)
+	FreqRopeBase  float32 // RoPE base frequency, 0: the model's (WithRopeFreqBase)
+	FreqRopeScale float32 // RoPE frequency scale, 0: the model's (WithRopeFreqScale)
+	MulMatQ       *bool   // no-op (SetMulMatQ)
+	LoraBase      string  // no-op (SetLoraBase)
+	LoraAdapter   string  // LoRA adapter file applied to the context (SetLoraAdapter)
+	Perplexity    bool    // no-op (SetPerplexity)
+	// Pooling is how Embeddings pools token embeddings (quoka extension,
+	// SetEmbeddingPooling); PoolingUnspecified means the model's own.
+	Pooling PoolingType
 }
 
 // ModelOption sets a ModelOptions field.
@@ -89,6 +108,45 @@ type PredictOptions struct {
 	StopPrompts   []string
 	TokenCallback func(token string) bool
 	Context       context.Context // cancels the prediction (default: never)
+
+	// The fields below complete go-llama.cpp's PredictOptions; see the
+	// option that sets each one (compat_options.go) for what it does today.
+
+	Repeat            int     // penalty window: the last Repeat tokens (SetRepeat)
+	Batch             int     // no-op (SetBatch)
+	NKeep             int     // no-op (SetNKeep)
+	Penalty           float32 // repeat penalty, 1: off (SetPenalty)
+	NDraft            int     // draft tokens per speculative step (SetNDraft)
+	F16KV             bool    // no-op (EnableF16KV)
+	DebugMode         bool    // print the prompt tokens and timings (Debug)
+	IgnoreEOS         bool    // never sample an end-of-generation token (IgnoreEOS)
+	TailFreeSamplingZ float32 // no-op (SetTailFreeSamplingZ)
+	TypicalP          float32 // locally typical sampling, 1: off (SetTypicalP)
+	FrequencyPenalty  float32 // 0: off (SetFrequencyPenalty)
+	PresencePenalty   float32 // 0: off (SetPresencePenalty)
+	Mirostat          int     // 0: off, 1: mirostat, 2: mirostat 2.0 (SetMirostat)
+	MirostatETA       float32 // mirostat learning rate (SetMirostatETA)
+	MirostatTAU       float32 // mirostat target surprise (SetMirostatTAU)
+	PenalizeNL        bool    // no-op (SetPenalizeNL)
+	LogitBias         string  // "token(+|-)bias ..." pairs (SetLogitBias)
+	PathPromptCache   string  // state file reused across calls (SetPathPromptCache)
+	MLock             bool    // no-op (SetMlock)
+	MMap              bool    // no-op (SetMemoryMap)
+	PromptCacheAll    bool    // save the generated tokens too (EnablePromptCacheAll)
+	PromptCacheRO     bool    // read the prompt cache, never write it (EnablePromptCacheRO)
+	Grammar           string  // GBNF grammar constraining the output (WithGrammar)
+	MainGPU           string  // no-op (SetPredictionMainGPU)
+	TensorSplit       string  // no-op (SetPredictionTensorSplit)
+	RopeFreqBase      float32 // RoPE base for this call, 0: the model options' (SetRopeFreqBase)
+	RopeFreqScale     float32 // RoPE scale for this call, 0: the model options' (SetRopeFreqScale)
+	// NegativePromptScale and NegativePrompt are no-ops (SetNegativePrompt).
+	NegativePromptScale float32
+	NegativePrompt      string
+	// EmbeddingNorm is how Embeddings normalises its result (quoka
+	// extension, SetEmbeddingNorm): 2 (the default) euclidean, -1 none, 0
+	// max-abs scaled to int16, p > 2 the p-norm, as llama-embedding's
+	// --embd-normalize.
+	EmbeddingNorm int
 }
 
 // PredictOption sets a PredictOptions field.
@@ -102,6 +160,17 @@ var DefaultOptions = PredictOptions{
 	MinP:        0.05,
 	Temperature: 0.8,
 	Seed:        -1,
+	// llama.cpp's sampling defaults today (go-llama.cpp's were a repeat
+	// penalty of 1.1 and NKeep 64): penalties off, mirostat parameters as
+	// upstream.
+	Repeat:            64,
+	Penalty:           1.0,
+	TailFreeSamplingZ: 1.0,
+	TypicalP:          1.0,
+	MirostatTAU:       5.0,
+	MirostatETA:       0.1,
+	MMap:              true,
+	EmbeddingNorm:     2,
 }
 
 // NewPredictOptions applies opts to DefaultOptions.
@@ -158,8 +227,16 @@ func (o PredictOptions) samplerParams() SamplerParams {
 	return SamplerParams{Temperature: o.Temperature, TopK: o.TopK, TopP: o.TopP, MinP: o.MinP, Seed: seed}
 }
 
-func (o ModelOptions) modelParams() ModelParams {
-	return ModelParams{GPULayers: o.NGPULayers, NoMMap: !o.MMap, MLock: o.MLock}
+func (o ModelOptions) modelParams() (ModelParams, error) {
+	p := ModelParams{GPULayers: o.NGPULayers, NoMMap: !o.MMap, MLock: o.MLock}
+	var err error
+	if p.MainGPU, err = parseMainGPU(o.MainGPU); err != nil {
+		return p, err
+	}
+	if p.TensorSplit, err = parseTensorSplit(o.TensorSplit); err != nil {
+		return p, err
+	}
+	return p, nil
 }
 
 func (o ModelOptions) contextParams() ContextParams {
@@ -167,9 +244,14 @@ func (o ModelOptions) contextParams() ContextParams {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
+	cache := CacheF16
+	if !o.F16Memory {
+		cache = CacheF32
+	}
 	return ContextParams{
 		NCtx: o.ContextSize, NBatch: o.NBatch, NUBatch: o.NUBatch,
 		Threads: threads, ThreadsBatch: threads,
-		FlashAttn: o.FlashAttn, Quoka: o.Quoka,
+		FlashAttn: o.FlashAttn, Quoka: o.Quoka, CacheType: cache,
+		Pooling: o.Pooling, RopeFreqBase: o.FreqRopeBase, RopeFreqScale: o.FreqRopeScale,
 	}
 }
