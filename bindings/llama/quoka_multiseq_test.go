@@ -23,16 +23,6 @@ const (
 	msGen    = 8
 )
 
-func argmax(v []float32) Token {
-	best := 0
-	for i := range v {
-		if v[i] > v[best] {
-			best = i
-		}
-	}
-	return Token(best)
-}
-
 // prefillAlone prefills one sequence in chunks of msChunk and decodes msGen greedy tokens.
 func prefillAlone(t *testing.T, m *Model, toks []Token) multiSeqRun {
 	c := newTestContext(t, m, ContextParams{NCtx: 1024, NBatch: msChunk, NUBatch: msChunk, Threads: 2,
