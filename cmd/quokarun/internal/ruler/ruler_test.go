@@ -64,7 +64,7 @@ func TestNIAHNeedles(t *testing.T) {
 	c, err = Build(Config{Seed: 3}, words, "niah_multikey_3", 1024, 0)
 	require.NoError(t, err)
 	uuid := `[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}`
-	all := regexp.MustCompile(`One of the special magic UUIDs for ` + uuid + ` is: ` + uuid + `\.`).FindAllString(c.Prompt, -1)
+	all := regexp.MustCompile(`One of the special magic UUIDs for `+uuid+` is: `+uuid+`\.`).FindAllString(c.Prompt, -1)
 	assert.Greater(t, len(all), 20, "the haystack is made of needles")
 	assert.Equal(t, 1, strings.Count(c.Prompt, c.Answers[0]))
 }
@@ -77,7 +77,7 @@ func TestVariableTracking(t *testing.T) {
 	for i, v := range c.Answers {
 		var stmt string
 		if i == 0 {
-			stmt = regexp.MustCompile(`VAR `+v+` = \d{5}\.`).FindString(c.Prompt)
+			stmt = regexp.MustCompile(`VAR ` + v + ` = \d{5}\.`).FindString(c.Prompt)
 		} else {
 			stmt = "VAR " + v + " = VAR " + c.Answers[i-1] + "."
 		}
