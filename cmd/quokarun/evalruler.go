@@ -98,7 +98,7 @@ func evalRulerAction(c *cli.Context) error {
 				}
 				refs := rc.Answers
 				cases = append(cases, evalCase{
-					rec: evalrun.Record{ID: rc.ID, Task: task, Length: l, Trial: t, Tokens: rc.Tokens, Answers: refs},
+					rec:    evalrun.Record{ID: rc.ID, Task: task, Length: l, Trial: t, Tokens: rc.Tokens, Answers: refs},
 					prompt: rc.Prompt, maxTokens: n,
 					score: func(o string) (float64, bool) {
 						s := ruler.MatchAll(o, refs)

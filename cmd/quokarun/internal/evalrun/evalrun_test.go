@@ -62,6 +62,14 @@ func TestJSONLRoundTripAndTruncatedTail(t *testing.T) {
 	got, err = Load(path)
 	require.NoError(t, err)
 	assert.Len(t, got, 3)
+	// appending to it drops the half line first
+	w, err = Create(path, false)
+	require.NoError(t, err)
+	require.NoError(t, w.Write(recs[0]))
+	require.NoError(t, w.Close())
+	got, err = Load(path)
+	require.NoError(t, err)
+	assert.Len(t, got, 4)
 	// a bad line in the middle is an error
 	require.NoError(t, os.WriteFile(path, append([]byte("garbage\n"), data...), 0o644))
 	_, err = Load(path)

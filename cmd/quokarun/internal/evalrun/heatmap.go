@@ -133,7 +133,7 @@ func HeatmapPNG(path, title string, cells []NIAHCell, settings []Setting, length
 	dc := draw.New(img)
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
-	titleH := vg.Points(22)
+	titleH := vg.Points(30)
 	head := draw.TextStyle{Color: color.Black, Font: font.From(plot.DefaultFont, vg.Points(12)),
 		XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
 	dc.FillText(head, vg.Point{X: w / 2, Y: h - titleH/2}, title)

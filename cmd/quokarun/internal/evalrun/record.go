@@ -6,6 +6,7 @@ package evalrun
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,17 +52,36 @@ type Writer struct {
 	f *os.File
 }
 
-// Create opens path for appending records (creating it), or truncates it when fresh is set.
+// Create opens path for appending records (creating it), or truncates it when fresh is set. When
+// appending, a last line cut short (see Load) is dropped first.
 func Create(path string, fresh bool) (*Writer, error) {
 	flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
 	if fresh {
 		flags |= os.O_TRUNC
+	} else if err := dropPartialLine(path); err != nil {
+		return nil, fmt.Errorf("results file: %w", err)
 	}
 	f, err := os.OpenFile(path, flags, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("results file: %w", err)
 	}
 	return &Writer{f: f}, nil
+}
+
+// dropPartialLine truncates path after its last newline (a missing file is fine).
+func dropPartialLine(path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	end := bytes.LastIndexByte(data, '\n') + 1
+	if end == len(data) {
+		return nil
+	}
+	return os.Truncate(path, int64(end))
 }
 
 // Write appends one record.
