@@ -147,7 +147,7 @@ func evalKLDAction(c *cli.Context) error {
 
 	rep := kldReport{Model: filepath.Base(path), Text: filepath.Base(c.String("file")), Window: n, Windows: w,
 		UBatch: lq.Params().NUBatch, Quoka: cp.Quoka.String(), Cache: string(cp.CacheType)}
-	b, err := llama.NewBatch(rep.UBatch, 1)
+	b, err := llama.NewBatch(n, 1)
 	if err != nil {
 		return err
 	}
@@ -180,37 +180,32 @@ func evalKLDAction(c *cli.Context) error {
 	return nil
 }
 
-// kldWindow prefills one window from empty caches in both contexts, ubatch by ubatch through b (a
-// batch of ub tokens), and pools the positions >= from into the accumulators as each ubatch is
-// computed: only one ubatch of logits per context is held at a time.
+// kldWindow prefills one window (through b, a batch of at least its length) from empty caches in
+// both contexts, with the logits of every position >= from, then pools the positions into the
+// accumulators one at a time: only one position's logits per context are copied out at once.
 func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win []llama.Token, from int,
 	acc ...*evalstats.KLD) error {
-	ld.ClearKV()
-	lq.ClearKV()
-	ub := b.Cap()
-	for start := 0; start < len(win); start += ub {
-		end := min(start+ub, len(win))
-		b.Clear()
-		for p := start; p < end; p++ {
-			if err := b.Add(win[p], p, p >= from); err != nil {
-				return err
-			}
+	b.Clear()
+	for p, t := range win {
+		if err := b.Add(t, p, p >= from); err != nil {
+			return err
 		}
-		for _, lc := range []*llama.Context{ld, lq} {
-			if err := lc.Decode(ctx, b); err != nil {
-				return err
-			}
+	}
+	for _, lc := range []*llama.Context{ld, lq} {
+		lc.ClearKV()
+		if err := lc.Decode(ctx, b); err != nil {
+			return err
 		}
-		for i, p := 0, max(start, from); p < end; i, p = i+1, p+1 {
-			next := -1
-			if p+1 < len(win) {
-				next = int(win[p+1])
-			}
-			base, test := ld.Logits(i), lq.Logits(i)
-			for _, a := range acc {
-				if err := a.Add(base, test, next); err != nil {
-					return err
-				}
+	}
+	for i, p := 0, from; p < len(win); i, p = i+1, p+1 {
+		next := -1
+		if p+1 < len(win) {
+			next = int(win[p+1])
+		}
+		base, test := ld.Logits(i), lq.Logits(i)
+		for _, a := range acc {
+			if err := a.Add(base, test, next); err != nil {
+				return err
 			}
 		}
 	}

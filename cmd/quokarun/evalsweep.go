@@ -202,7 +202,7 @@ func sweepKLD(ctx context.Context, c *cli.Context, r *evalRunner, text string, n
 		if s.Name == "dense" {
 			continue
 		}
-		b, err := llama.NewBatch(s.UBatch, 1)
+		b, err := llama.NewBatch(n, 1)
 		if err != nil {
 			return err
 		}
