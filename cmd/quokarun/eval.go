@@ -21,6 +21,9 @@ func evalCommand() *cli.Command {
 		Usage: "measure QUOKA's fidelity to dense attention",
 		Subcommands: []*cli.Command{
 			evalKLDCommand(),
+			evalNIAHCommand(),
+			evalRulerCommand(),
+			evalSweepCommand(),
 		},
 		HideHelpCommand: true,
 	}
@@ -43,8 +46,8 @@ func evalKLDCommand() *cli.Command {
 		Name:      "kld",
 		Usage:     "KL divergence of QUOKA's next-token distributions from dense ones",
 		UsageText: "quokarun eval kld -m MODEL -f TEXT [-c N] [--chunks W] [-ub B] [--quoka-budget N|P%] [options]",
-		Description: "The text is tokenized once with BOS. Window w is [BOS] followed by the next N-1 tokens " +
-			"(consecutive, non-overlapping). Each window is prefilled from an empty cache in ubatches of B, " +
+		Description: "The text is tokenized once. Window w is [BOS] followed by the next N-1 tokens " +
+			"(consecutive, non-overlapping), or the next N tokens for a model that adds no BOS. Each window is prefilled from an empty cache in ubatches of B, " +
 			"once with dense attention and once with QUOKA (flash attention on in both). Statistics are " +
 			"pooled over the positions p >= B of every window (the first chunk is dense in both): mean " +
 			"KL(P_dense || P_quoka) of the next-token distributions, its 99th percentile, top-1 agreement " +
@@ -111,10 +114,20 @@ func evalKLDAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(toks) < n {
+	bos, err := addsBOS(m)
+	if err != nil {
+		return err
+	}
+	prefix := toks[:0]
+	if bos {
+		prefix = toks[:1] // the BOS the tokenizer added
+	}
+	body := toks[len(prefix):]
+	step := n - len(prefix)
+	if len(body) < step {
 		return fmt.Errorf("text has %d tokens, fewer than one window of %d", len(toks), n)
 	}
-	avail := (len(toks) - 1) / (n - 1)
+	avail := len(body) / step
 	if w == 0 || w > avail {
 		w = avail
 	}
@@ -142,7 +155,7 @@ func evalKLDAction(c *cli.Context) error {
 	var pooled evalstats.KLD
 	bar := newBar(stderr, w, "eval kld")
 	for i := 0; i < w; i++ {
-		win := append([]llama.Token{m.BOS()}, toks[1+i*(n-1):1+(i+1)*(n-1)]...)
+		win := append(append([]llama.Token(nil), prefix...), body[i*step:(i+1)*step]...)
 		var one evalstats.KLD
 		if err := kldWindow(ctx, ld, lq, b, win, rep.UBatch, &pooled, &one); err != nil {
 			finishBar(bar)
@@ -167,8 +180,9 @@ func evalKLDAction(c *cli.Context) error {
 	return nil
 }
 
-// kldWindow prefills one window (through b, a batch of at least its length) in both contexts with
-// the logits of every position >= from and pools the positions into the accumulators.
+// kldWindow prefills one window (through b, a batch of at least its length) from empty caches in
+// both contexts, with the logits of every position >= from, then pools the positions into the
+// accumulators one at a time: only one position's logits per context are copied out at once.
 func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win []llama.Token, from int,
 	acc ...*evalstats.KLD) error {
 	b.Clear()
@@ -177,29 +191,39 @@ func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win [
 			return err
 		}
 	}
-	var logits [2][][]float32
-	for k, lc := range []*llama.Context{ld, lq} {
+	for _, lc := range []*llama.Context{ld, lq} {
 		lc.ClearKV()
 		if err := lc.Decode(ctx, b); err != nil {
 			return err
 		}
-		for i := 0; i < len(win)-from; i++ {
-			logits[k] = append(logits[k], lc.Logits(i))
-		}
 	}
-	for i := range logits[0] {
-		p := from + i
+	for i, p := 0, from; p < len(win); i, p = i+1, p+1 {
 		next := -1
 		if p+1 < len(win) {
 			next = int(win[p+1])
 		}
+		base, test := ld.Logits(i), lq.Logits(i)
 		for _, a := range acc {
-			if err := a.Add(logits[0][i], logits[1][i], next); err != nil {
+			if err := a.Add(base, test, next); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// addsBOS reports whether the model's tokenizer starts a text with BOS (llama.cpp's add_bos):
+// tokenizing with special tokens then gives one token more than without, and the first is BOS.
+func addsBOS(m *llama.Model) (bool, error) {
+	with, err := m.Tokenize("a", true, false)
+	if err != nil {
+		return false, err
+	}
+	without, err := m.Tokenize("a", false, false)
+	if err != nil {
+		return false, err
+	}
+	return m.BOS() >= 0 && len(with) > len(without) && with[0] == m.BOS(), nil
 }
 
 func printKLD(w io.Writer, r kldReport) {
