@@ -180,10 +180,9 @@ func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 	dense, _ := logits(QuokaOptions{})
 	forced, n := logits(QuokaOptions{Enabled: true, Budget: 1024, Force: true})
 	require.Equal(t, (len(toks)+127)/128-1, n)
-	require.Len(t, forced, len(dense))
-	for i := range dense {
-		require.InDelta(t, dense[i], forced[i], 1e-3, "logit %d", i)
-	}
+	// the gathered K/V are converted to F16 as dense flash attention converts the cache, and the
+	// compacted keys keep the cache's order: the result is bit for bit dense attention's
+	require.Equal(t, dense, forced)
 }
 
 func TestQuokaSparsePrefill(t *testing.T) {
