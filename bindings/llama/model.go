@@ -34,6 +34,13 @@ type ModelParams struct {
 	// tensor_split); nil splits by free memory. At most llama_max_devices()
 	// entries; it matters only with several GPUs.
 	TensorSplit []float32
+	// RPCServers are ggml-rpc servers ("host:port", started with upstream's
+	// rpc-server built from this checkout) to offload layers to, as
+	// llama.cpp's --rpc does: GPULayers layers (all when negative) are split
+	// across their devices, the rest stays on the local CPU. A server that
+	// cannot be reached or speaks another protocol is ErrRPCUnavailable.
+	// Models loaded without RPCServers never use RPC devices.
+	RPCServers []string
 	// Progress, when set, is called with the load progress in [0, 1].
 	// Returning false aborts the load: LoadModel then fails with an error
 	// satisfying errors.Is(err, context.Canceled).
@@ -130,6 +137,17 @@ func loadModel(path string, p ModelParams) (*C.struct_llama_model, error) {
 		})
 		defer h.Delete()
 		C.quoka_model_params_set_progress(&mp, C.uintptr_t(h))
+	}
+
+	devs, err := offloadDevices(p.RPCServers)
+	if err != nil {
+		return nil, err
+	}
+	if devs != nil {
+		list := (*C.ggml_backend_dev_t)(C.calloc(C.size_t(len(devs)+1), C.size_t(unsafe.Sizeof(devs[0]))))
+		defer C.free(unsafe.Pointer(list))
+		copy(unsafe.Slice(list, len(devs)+1), devs)
+		mp.devices = list
 	}
 
 	cpath := C.CString(path)

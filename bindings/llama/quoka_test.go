@@ -289,12 +289,18 @@ func TestQuokaPasskeyRetrieval(t *testing.T) {
 	}
 	dense, nd := run(QuokaOptions{})
 	quoka, nq := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16})
+	// the answer's digits come from decode steps, which stay dense and see the needle whatever the
+	// prefill kept: select for decode too, with the right and with an inverted selection
+	quokaDec, nqd := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16, Decode: true})
 	// negative control: the same budget keeping the worst-scoring keys must lose the needle
-	inverted, ni := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16, Invert: true})
+	inverted, ni := run(QuokaOptions{Enabled: true, Budget: 256, Queries: 16, Invert: true, Decode: true})
+	t.Logf("with selection in decode too: QUOKA %d/50, inverted %d/50", quokaDec, inverted)
 	t.Logf("passkey 2048 tokens: dense %d/50, QUOKA B_SA 256 %d/50, inverted selection %d/50", dense, quoka, inverted)
 	assert.Zero(t, nd)
 	assert.GreaterOrEqual(t, nq, 50*3, "chunks 2-4 of every case are sparse")
+	assert.Equal(t, nq, nqd, "sparse prefill ubatches (Timings count the prefill)")
 	assert.Equal(t, nq, ni)
+	assert.GreaterOrEqual(t, quokaDec, 45)
 	assert.GreaterOrEqual(t, dense, 49)
 	assert.GreaterOrEqual(t, quoka, 48)
 	assert.LessOrEqual(t, inverted, dense-20, "an inverted selection must lose retrieval")

@@ -58,7 +58,7 @@ func chatAction(c *cli.Context) error {
 	}
 
 	loadCtx, stop := signal.NotifyContext(c.Context, os.Interrupt)
-	m, err := loadModel(loadCtx, path, c.Int("gpu-layers"), stderr)
+	m, err := loadModel(loadCtx, c, path, stderr)
 	stop()
 	if err != nil {
 		return err

@@ -105,7 +105,7 @@ func evalKLDAction(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadModel(ctx, path, c.Int("gpu-layers"), stderr)
+	m, err := loadModel(ctx, c, path, stderr)
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ func evalNIAHAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadModel(ctx, path, c.Int("gpu-layers"), stderr)
+	m, err := loadModel(ctx, c, path, stderr)
 	if err != nil {
 		return err
 	}

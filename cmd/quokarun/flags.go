@@ -32,6 +32,7 @@ func contextFlags() []cli.Flag {
 		&cli.IntFlag{Name: "ubatch-size", Aliases: []string{"ub"}, Value: 512, Usage: "n_ubatch: the prefill chunk (B_CP)"},
 		&cli.IntFlag{Name: "threads", Aliases: []string{"t"}, Usage: "CPU threads; 0: one per CPU"},
 		&cli.IntFlag{Name: "gpu-layers", Aliases: []string{"ngl"}, Value: -1, Usage: "layers to offload to a GPU; -1: all (no effect in a CPU-only build)"},
+		&cli.StringFlag{Name: "rpc", Usage: "offload layers to ggml-rpc servers: `HOST:PORT,...` (rpc-server built from this checkout)"},
 		&cli.StringFlag{Name: "flash-attn", Aliases: []string{"fa"}, Value: "auto", Usage: "flash attention: on, off or auto"},
 		&cli.StringFlag{Name: "cache-type-k", Aliases: []string{"ctk", "cache-type"}, Value: "f16", Usage: "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1"},
 		&cli.StringFlag{Name: "cache-type-v", Aliases: []string{"ctv"}, Usage: "V cache type (same names; default: the K cache type)"},

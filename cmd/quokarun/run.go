@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -62,7 +63,7 @@ func runAction(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadModel(ctx, path, c.Int("gpu-layers"), stderr)
+	m, err := loadModel(ctx, c, path, stderr)
 	if err != nil {
 		return err
 	}
@@ -134,9 +135,21 @@ func readPrompt(c *cli.Context) (string, error) {
 
 // loadModel loads the model with a progress bar on a terminal; Ctrl-C
 // (ctx) aborts the load.
-func loadModel(ctx context.Context, path string, gpuLayers int, stderr io.Writer) (*llama.Model, error) {
+// With --rpc the layers go to the ggml-rpc servers given.
+func loadModel(ctx context.Context, c *cli.Context, path string, stderr io.Writer) (*llama.Model, error) {
+	var servers []string
+	if c.IsSet("rpc") {
+		for _, s := range strings.Split(c.String("rpc"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				servers = append(servers, s)
+			}
+		}
+		if len(servers) == 0 {
+			return nil, usageErrorf("--rpc: no servers given (want host:port,...)")
+		}
+	}
 	progress, clearBar := loadProgress(stderr, func() bool { return ctx.Err() == nil })
-	m, err := llama.LoadModel(path, llama.ModelParams{GPULayers: gpuLayers, Progress: progress})
+	m, err := llama.LoadModel(path, llama.ModelParams{GPULayers: c.Int("gpu-layers"), RPCServers: servers, Progress: progress})
 	clearBar()
 	if errors.Is(err, context.Canceled) {
 		return nil, errInterrupted
