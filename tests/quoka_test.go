@@ -13,6 +13,7 @@ import (
 // kldResult is the part of `quokarun eval kld --json` the tests read.
 type kldResult struct {
 	Windows int `json:"windows"`
+	Sparse  int `json:"quoka_ubatches"`
 	Pooled  struct {
 		Positions int     `json:"positions"`
 		MeanKL    float64 `json:"mean_kl"`
@@ -44,23 +45,28 @@ func TestEvalKLDBand(t *testing.T) {
 			assert.GreaterOrEqual(t, got.Pooled.MeanKL, 0.13)
 			assert.LessOrEqual(t, got.Pooled.MeanKL, 0.155)
 			assert.GreaterOrEqual(t, got.Pooled.Top1, 0.845)
+			assert.Equal(t, 4*(2048/128-3), got.Sparse, "the chunks from position 384 on (past > B_SA 256) are sparse")
 			t.Logf("mean KL %.4f, p99 %.3f, top-1 %.2f%%", got.Pooled.MeanKL, got.Pooled.P99KL, 100*got.Pooled.Top1)
 		})
 	}
 }
 
-// TestEvalKLDFullBudgetIsDense: with B_SA covering the whole window QUOKA never has to drop a key,
-// so its distributions equal dense ones.
+// TestEvalKLDFullBudgetIsDense: with B_SA covering the whole window and --quoka-force, every chunk
+// after the first runs the selection, the gather and the compacted mask without dropping a key,
+// so its distributions equal dense ones (bit for bit: the compacted keys keep the cache's order).
 func TestEvalKLDFullBudgetIsDense(t *testing.T) {
 	model := storiesModel(t)
 	text := sharedPath(t, "data/tinystories-kld.txt")
-	r := runQuokarunTimeout(t, 5*60, "", "eval", "kld", "-m", model, "-f", text, "-c", "1024",
-		"--chunks", "1", "-ub", "128", "--quoka-budget", "1024", "-t", "2", "--json")
-	require.Equal(t, 0, r.code, r.stderr)
-	var got kldResult
-	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
-	assert.Less(t, got.Pooled.MeanKL, 1e-9)
-	assert.Equal(t, 1.0, got.Pooled.Top1)
+	for _, cache := range []string{"f16", "f32"} {
+		r := runQuokarunTimeout(t, 5*60, "", "eval", "kld", "-m", model, "-f", text, "-c", "1024",
+			"--chunks", "1", "-ub", "128", "--quoka-budget", "1024", "--quoka-force", "-ctk", cache, "-t", "2", "--json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var got kldResult
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
+		assert.Equal(t, 1024/128-1, got.Sparse, "%s: chunks 2-8 ran the sparse path", cache)
+		assert.Zero(t, got.Pooled.MeanKL, cache)
+		assert.Equal(t, 1.0, got.Pooled.Top1, cache)
+	}
 }
 
 func TestBenchSmoke(t *testing.T) {

@@ -68,6 +68,7 @@ type kldReport struct {
 	UBatch  int                `json:"n_ubatch"`
 	Quoka   string             `json:"quoka"`
 	Cache   string             `json:"cache_type"`
+	Sparse  int                `json:"quoka_ubatches"` // ubatches that ran QUOKA sparse attention
 	Pooled  evalstats.Result   `json:"pooled"`
 	PerWin  []evalstats.Result `json:"per_window"`
 }
@@ -171,6 +172,7 @@ func evalKLDAction(c *cli.Context) error {
 	}
 	finishBar(bar)
 	rep.Pooled = pooled.Result()
+	rep.Sparse = lq.QuokaUbatches()
 	if c.Bool("json") {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -229,7 +231,7 @@ func addsBOS(m *llama.Model) (bool, error) {
 func printKLD(w io.Writer, r kldReport) {
 	fmt.Fprintf(w, "model %s, text %s: %d windows of %d tokens, n_ubatch %d, QUOKA %s, KV cache %s\n",
 		r.Model, r.Text, r.Windows, r.Window, r.UBatch, r.Quoka, r.Cache)
-	fmt.Fprintf(w, "positions p >= %d pooled: %d\n\n", r.UBatch, r.Pooled.Positions)
+	fmt.Fprintf(w, "positions p >= %d pooled: %d; QUOKA sparse ubatches: %d\n\n", r.UBatch, r.Pooled.Positions, r.Sparse)
 	fmt.Fprintf(w, "| window | mean KL | p99 KL | top-1 | PPL dense | PPL quoka |\n")
 	fmt.Fprintf(w, "|-------:|--------:|-------:|------:|----------:|----------:|\n")
 	row := func(name string, s evalstats.Result) {
