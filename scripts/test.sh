@@ -15,9 +15,28 @@ run_lint() {
     go vet ./...
 }
 
+# the x86 scoring kernels this machine can run (the build is native: it has every one the CPU has)
+cpu_isas() {
+    local isas="scalar"
+    grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && isas="$isas avx2"
+    grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="$isas avx512"
+    echo "$isas"
+}
+
 run_ops() {
     log "test-backend-ops: QUOKA ops on CPU (optimised kernels vs the CPU reference)"
     "$LLAMA_BUILD_DIR/bin/test-backend-ops" test -b CPU -o 'QUOKA.*'
+    # every scoring path this CPU has, forced one at a time (GGML_QUOKA_ISA), against the reference
+    local isa
+    for isa in $(cpu_isas); do
+        log "test-backend-ops: QUOKA_SELECT with the $isa scoring kernel"
+        GGML_QUOKA_ISA=$isa "$LLAMA_BUILD_DIR/bin/test-backend-ops" test -b CPU -o 'QUOKA_SELECT' | tail -3
+        [ "${PIPESTATUS[0]}" = 0 ] || die "QUOKA_SELECT failed with GGML_QUOKA_ISA=$isa"
+    done
+    case " $(cpu_isas) " in
+        *" avx512 "*) ;;
+        *) log "note: this CPU has no AVX-512: the AVX-512 scoring kernel was not run here" ;;
+    esac
 }
 
 run_go() {
