@@ -1,9 +1,12 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -103,4 +106,28 @@ func TestBenchSmoke(t *testing.T) {
 	assert.Equal(t, 2, r.code)
 	r = runQuokarun(t, "", "bench", "-m", model, "--budgets", "0")
 	assert.Equal(t, 2, r.code)
+}
+
+// TestQuokaComputeBufferPlanned: the worst-case QUOKA graph is reserved with the dense ones when the
+// context is created, so the compute buffer does not grow at the first sparse ubatch (llama.cpp
+// checks the buffer size against the reserved one when the context is freed).
+func TestQuokaComputeBufferPlanned(t *testing.T) {
+	// the passkey model (head_dim 64, F16 cache): the gathered K/V and the compacted mask make the
+	// sparse graph's buffer larger than the dense one's (3.75 vs 2.44 MiB here)
+	model := sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf")
+	prompt := longPrompt(t, 8000)
+	for _, budget := range []string{"1024", "50%"} {
+		cmd := exec.Command(quokarun, "run", "-m", model, "-f", prompt, "-n", "2", "--temp", "0", "-c", "4096",
+			"-ub", "128", "--quoka-budget", budget, "--verbose")
+		cmd.Env = append(os.Environ(), "QUOKA_LOG=debug")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Run(), stderr.String())
+		log := stderr.String()
+		assert.Greater(t, sparseUbatches(t, log), 5, "QUOKA engaged")
+		// (strings.Contains: the debug log is long)
+		assert.True(t, strings.Contains(log, "matches expectation"), "budget %s: compute buffer as reserved", budget)
+		assert.False(t, strings.Contains(log, "does not match expectation"), "budget %s: the compute buffer grew", budget)
+		assert.False(t, strings.Contains(log, "reallocating"), "budget %s: a compute buffer was reallocated", budget)
+	}
 }
