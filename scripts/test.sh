@@ -17,7 +17,7 @@ run_lint() {
 
 # the x86 scoring kernels this machine can run (the build is native: it has every one the CPU has)
 cpu_isas() {
-    local isas="scalar"
+    local isas="scalar vec"
     grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && isas="$isas avx2"
     grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="$isas avx512"
     echo "$isas"
