@@ -53,9 +53,11 @@ static void fill_uniform(ggml_tensor * t, std::mt19937 & rng) {
     }
 }
 
+static bool with_mask = false; // --mask: also time the mask design
+
 static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, bool csv) {
     const size_t n_tensors = 64;
-    ggml_init_params ip = { ggml_tensor_overhead()*n_tensors + 3*ggml_graph_overhead(), nullptr, true };
+    ggml_init_params ip = { ggml_tensor_overhead()*n_tensors + 4*ggml_graph_overhead(), nullptr, true };
     ggml_context * ctx = ggml_init(ip);
 
     // inputs laid out as in llama.cpp: K/V cache rows [hs, n_head_kv] per cell, the chunk at its end
@@ -100,8 +102,27 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
 
     ggml_tensor * dense = ggml_flash_attn_ext(ctx, q, k, v, mask, scale, 0.0f, 0.0f);
     ggml_prec_set_acc(dense, GGML_PREC_F32);
-    ggml_tensor * sparse = ggml_quoka_attn_ext(ctx, q, k, v, mask, own, c.n_keep, 16, scale, 0.0f);
+    // the gather design, as llama.cpp builds it: select, gather K/V (F16 as dense FA), compacted mask
     ggml_tensor * sel = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, 16);
+    ggml_tensor * kg  = ggml_cast(ctx, ggml_get_rows(ctx, k, sel), GGML_TYPE_F16);
+    ggml_tensor * vg  = ggml_cast(ctx, ggml_get_rows(ctx, v, sel), GGML_TYPE_F16);
+    ggml_tensor * mg  = ggml_quoka_mask(ctx, mask, sel, own, c.n_keep);
+    ggml_tensor * sparse = ggml_flash_attn_ext(ctx, q, kg, vg, mg, scale, 0.0f, 0.0f);
+    ggml_prec_set_acc(sparse, GGML_PREC_F32);
+
+    // the mask design (upstream's sparse-attention pattern): the selection written into a full
+    // -INF mask with set_rows, then flash attention over the whole cache with that mask. A mask
+    // shared by all heads can hold one KV head's selection only: this times the design with KV
+    // head 0's selection for every head (a lower bound of its cost)
+    ggml_tensor * sel_idx = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, 16);
+    ggml_tensor * sel0  = ggml_view_1d(ctx, sel_idx, sel_idx->ne[0], 0);                   // [n_sel]
+    ggml_tensor * maskT = ggml_cont(ctx, ggml_transpose(ctx, mask));                          // [n_tokens, n_kv]
+    ggml_tensor * rows  = ggml_get_rows(ctx, maskT, sel0);                                    // [n_tokens, n_sel] F32
+    ggml_tensor * blank = ggml_scale_bias(ctx, ggml_cast(ctx, maskT, GGML_TYPE_F32), 0.0f, -INFINITY);
+    ggml_tensor * msp   = ggml_set_rows(ctx, blank, rows, sel0);                              // [n_tokens, n_kv]
+    ggml_tensor * mspT  = ggml_cast(ctx, ggml_cont(ctx, ggml_transpose(ctx, msp)), GGML_TYPE_F16);
+    ggml_tensor * masked = ggml_flash_attn_ext(ctx, q, k, v, mspT, scale, 0.0f, 0.0f);
+    ggml_prec_set_acc(masked, GGML_PREC_F32);
 
     ggml_cgraph * gd = ggml_new_graph(ctx);
     ggml_build_forward_expand(gd, dense);
@@ -109,43 +130,50 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
     ggml_build_forward_expand(gq, sparse);
     ggml_cgraph * gs = ggml_new_graph(ctx);
     ggml_build_forward_expand(gs, sel);
+    ggml_cgraph * gm = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gm, masked);
 
-    // the three graphs get their own allocators; their runs are interleaved (dense, quoka, select,
-    // dense, ...) so that a slow phase of a shared machine hits all three alike
-    ggml_cgraph * graphs[3] = { gd, gq, gs };
-    ggml_gallocr_t ga[3] = { nullptr, nullptr, nullptr };
+    // the graphs get their own allocators; their runs are interleaved (dense, quoka, select, mask,
+    // dense, ...) so that a slow phase of a shared machine hits all of them alike
+    const int n_graphs = with_mask ? 4 : 3;
+    ggml_cgraph * graphs[4] = { gd, gq, gs, gm };
+    ggml_gallocr_t ga[4] = { nullptr, nullptr, nullptr, nullptr };
     bool ok = true;
-    for (int i = 0; i < 3 && ok; ++i) {
+    for (int i = 0; i < n_graphs && ok; ++i) {
         ga[i] = ggml_gallocr_new(ggml_backend_get_default_buffer_type(backend));
         if (!ggml_gallocr_alloc_graph(ga[i], graphs[i])) {
             fprintf(stderr, "quoka-op-bench: graph allocation failed\n");
             ok = false;
         }
     }
-    std::vector<double> times[3];
+    std::vector<double> times[4];
     for (int r = -1; r < reps && ok; ++r) { // r = -1: warm-up
-        for (int i = 0; i < 3; ++i) {
+        for (int i = 0; i < n_graphs; ++i) {
             const double t = time_graph(backend, graphs[i]);
             if (r >= 0) {
                 times[i].push_back(t);
             }
         }
     }
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < n_graphs; ++i) {
         ggml_gallocr_free(ga[i]);
     }
     // the fastest run: on a shared machine interference only ever adds time
     auto best = [](const std::vector<double> & v) {
         return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
     };
-    const double t_dense = best(times[0]), t_quoka = best(times[1]), t_sel = best(times[2]);
+    const double t_dense = best(times[0]), t_quoka = best(times[1]), t_sel = best(times[2]), t_mask = best(times[3]);
 
     if (ok) {
-        const char * fmt = csv ? "%lld,%lld,%lld,%lld,%lld,%d,%.2f,%.2f,%.2f,%.2f,%.1f\n"
-                               : "| %4lld | %3lld | %5lld | %6lld | %5lld | %5d | %10.2f | %9.2f | %9.2f | %6.2fx | %5.1f%% |\n";
+        const char * fmt = csv ? "%lld,%lld,%lld,%lld,%lld,%d,%.2f,%.2f,%.2f,%.2f,%.1f"
+                               : "| %4lld | %3lld | %5lld | %6lld | %5lld | %5d | %10.2f | %9.2f | %9.2f | %6.2fx | %5.1f%% |";
         printf(fmt, (long long) c.hs, (long long) (c.n_head/c.n_head_kv), (long long) c.n_head,
                 (long long) c.n_tokens, (long long) c.n_kv, c.n_keep, t_dense, t_quoka, t_sel,
                 t_dense/t_quoka, 100.0*t_sel/t_quoka);
+        if (with_mask) {
+            printf(csv ? ",%.2f,%.2f" : " %9.2f | %6.2fx |", t_mask, t_dense/t_mask);
+        }
+        printf("\n");
         fflush(stdout);
     }
 
@@ -187,6 +215,7 @@ int main(int argc, char ** argv) {
         else if (a == "-r") { reps = atoi(next().c_str()); }
         else if (a == "--quick") { quick = true; }
         else if (a == "--csv") { csv = true; }
+        else if (a == "--mask") { with_mask = true; }
         else if (a == "--backend") { backend_name = next(); gpu = backend_name != "CPU"; }
         else if (a == "--kv") { list(kvs); }
         else if (a == "--tokens") { list(tokens); }
@@ -195,7 +224,7 @@ int main(int argc, char ** argv) {
         else if (a == "--keep") { list(keeps); }
         else if (a == "--kv-heads") { n_head_kv = atoll(next().c_str()); }
         else {
-            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask]\n", argv[0]);
             return 2;
         }
     }
@@ -219,9 +248,15 @@ int main(int argc, char ** argv) {
     printf(csv ? "# backend=%s threads=%d reps=%d n_query=16 K/V=f16\n"
                : "backend %s, %d threads, fastest of %d interleaved runs, N_Q 16, F16 K/V, times in ms\n\n",
            ggml_backend_name(backend), n_threads, reps);
-    printf(csv ? "head_dim,gqa,n_head,n_tokens,n_kv,b_sa,dense_ms,quoka_ms,select_ms,speedup,select_pct\n"
-               : "| hd | gqa | heads | tokens |  n_kv |  B_SA |   dense ms |  quoka ms | select ms | speedup | select |\n"
-                 "|---:|----:|------:|-------:|------:|------:|-----------:|----------:|----------:|--------:|-------:|\n");
+    if (csv) {
+        printf("head_dim,gqa,n_head,n_tokens,n_kv,b_sa,dense_ms,quoka_ms,select_ms,speedup,select_pct%s\n",
+               with_mask ? ",mask_ms,mask_speedup" : "");
+    } else {
+        printf("| hd | gqa | heads | tokens |  n_kv |  B_SA |   dense ms |  quoka ms | select ms | speedup | select |%s\n",
+               with_mask ? "   mask ms | mask speedup |" : "");
+        printf("|---:|----:|------:|-------:|------:|------:|-----------:|----------:|----------:|--------:|-------:|%s\n",
+               with_mask ? "----------:|-------------:|" : "");
+    }
 
     bool ok = true;
     for (int64_t hs : dims) {
