@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,4 +131,33 @@ func TestQuokaComputeBufferPlanned(t *testing.T) {
 		assert.False(t, strings.Contains(log, "does not match expectation"), "budget %s: the compute buffer grew", budget)
 		assert.False(t, strings.Contains(log, "reallocating"), "budget %s: a compute buffer was reallocated", budget)
 	}
+}
+
+// TestBenchParallel: --parallel prefills several prompts together (one unified KV cache, as
+// llama-server's slots) and reports them as NxppN rows next to the single-prompt rows.
+func TestBenchParallel(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny.gguf")
+	r := runQuokarun(t, "", "synth", "-o", model, "--preset", "tiny")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runQuokarunTimeout(t, 3*60, "", "bench", "-m", model, "-p", "512", "-r", "1", "--budgets", "64",
+		"-ub", "64", "-t", "2", "--parallel", "1,3", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rows []struct {
+		Quoka   string  `json:"quoka"`
+		Prompt  int     `json:"n_prompt"`
+		Seqs    int     `json:"n_seq"`
+		TPS     float64 `json:"pp_tps"`
+		Speedup float64 `json:"speedup"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows), r.stdout)
+	require.Len(t, rows, 4)
+	seen := map[string]bool{}
+	for _, row := range rows {
+		seen[fmt.Sprintf("%s/%d", row.Quoka, max(1, row.Seqs))] = true
+		assert.Equal(t, 512, row.Prompt)
+		assert.Positive(t, row.TPS)
+		assert.Positive(t, row.Speedup)
+	}
+	assert.Equal(t, map[string]bool{"off/1": true, "64/1": true, "off/3": true, "64/3": true}, seen)
 }

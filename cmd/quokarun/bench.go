@@ -25,6 +25,7 @@ func benchCommand() *cli.Command {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "md", Usage: "output format: md, csv or json"},
 		&cli.StringFlag{Name: "plot", Usage: "also draw TTFT against prompt length into this PNG `FILE`"},
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "build prompts from this text `FILE` (default: built-in text)"},
+		&cli.StringFlag{Name: "parallel", Aliases: []string{"np"}, Value: "1", Usage: "prompts prefilled together in one unified KV cache (as llama-server's slots), comma-separated: `N,...`"},
 	}
 	for _, f := range contextFlags() {
 		switch f.Names()[0] {
@@ -52,6 +53,7 @@ func benchCommand() *cli.Command {
 type benchSetting struct {
 	label string
 	quoka llama.QuokaOptions
+	seqs  int
 	ctx   *llama.Context
 }
 
@@ -77,6 +79,10 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	parallel, err := parseIntList(c.String("parallel"), "parallel")
+	if err != nil {
+		return err
+	}
 	reps := c.Int("repetitions")
 	if reps < 1 {
 		return usageErrorf("--repetitions must be at least 1")
@@ -93,7 +99,7 @@ func benchAction(c *cli.Context) error {
 		return usageErrorf("bench compares QUOKA with dense flash attention: use -fa on or auto")
 	}
 	cp.FlashAttn = llama.FlashAttnOn
-	settings := []*benchSetting{{label: "off"}}
+	base := []*benchSetting{{label: "off"}}
 	for _, b := range strings.Split(c.String("budgets"), ",") {
 		b = strings.TrimSpace(b)
 		n, frac, err := parseBudget(b)
@@ -105,7 +111,13 @@ func benchAction(c *cli.Context) error {
 		if err := q.Validate(); err != nil {
 			return usageErrorf("--budgets: %v", err)
 		}
-		settings = append(settings, &benchSetting{label: b, quoka: q})
+		base = append(base, &benchSetting{label: b, quoka: q})
+	}
+	var settings []*benchSetting
+	for _, np := range parallel {
+		for _, s := range base {
+			settings = append(settings, &benchSetting{label: s.label, quoka: s.quoka, seqs: np})
+		}
 	}
 	text := benchText
 	if f := c.String("file"); f != "" {
@@ -132,10 +144,11 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cp.NCtx = maxLen + 16
 	for _, s := range settings {
 		p := cp
 		p.Quoka = s.quoka
+		p.NCtx = s.seqs*maxLen + 16
+		p.Sequences, p.KVUnified = s.seqs, s.seqs > 1
 		if s.ctx, err = llama.NewContext(m, p); err != nil {
 			return err
 		}
@@ -151,7 +164,7 @@ func benchAction(c *cli.Context) error {
 
 	// warm-up: one short prefill per context
 	for _, s := range settings {
-		if _, _, err := ttft(ctx, s.ctx, prompt[:min(len(prompt), 2*ub)]); err != nil {
+		if _, _, err := ttftN(ctx, s.ctx, prompt[:min(len(prompt), 2*ub)], s.seqs); err != nil {
 			return benchErr(ctx, c, err)
 		}
 	}
@@ -162,15 +175,15 @@ func benchAction(c *cli.Context) error {
 	for _, n := range lengths {
 		for r := 0; r < reps; r++ {
 			for _, s := range settings {
-				key := fmt.Sprintf("%d/%s", n, s.label)
+				key := fmt.Sprintf("%d/%d/%s", n, s.seqs, s.label)
 				row, ok := rows[key]
 				if !ok {
 					row = &benchfmt.Row{Model: m.Desc(), SizeMiB: float64(size) / (1 << 20), Params: m.NParams(),
-						Threads: threads, UBatch: ub, Quoka: s.label, Prompt: n}
+						Threads: threads, UBatch: ub, Quoka: s.label, Prompt: n, Seqs: s.seqs}
 					rows[key] = row
 					order = append(order, key)
 				}
-				t, pre, err := ttft(ctx, s.ctx, prompt[:n])
+				t, pre, err := ttftN(ctx, s.ctx, prompt[:n], s.seqs)
 				if err != nil {
 					finishBar(bar)
 					return benchErr(ctx, c, err)
@@ -223,6 +236,55 @@ func ttft(ctx context.Context, lc *llama.Context, prompt []llama.Token) (time.Du
 	pre := time.Since(start)
 	if _, err := s.Sample(lc, -1); err != nil {
 		return 0, 0, err
+	}
+	return time.Since(start), pre, nil
+}
+
+// ttftN is ttft for n sequences prefilled together, as llama-server's slots are: each ubatch
+// holds the next n_ubatch/n tokens of every sequence (sequence i's prompt is the prompt rotated by
+// i tokens after the first, so that the sequences differ); it returns the time until every
+// sequence has its first token, and the prefill time.
+func ttftN(ctx context.Context, lc *llama.Context, prompt []llama.Token, n int) (time.Duration, time.Duration, error) {
+	if n <= 1 {
+		return ttft(ctx, lc, prompt)
+	}
+	lc.ClearKV()
+	seqs := make([][]llama.Token, n)
+	for i := range seqs {
+		s := append([]llama.Token{prompt[0]}, prompt[1+i:]...)
+		seqs[i] = append(s, prompt[1:1+i]...)
+	}
+	step := max(1, lc.Params().NUBatch/n)
+	b, err := llama.NewBatch(n*step, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Free()
+	smpl, err := llama.NewSampler(llama.SamplerParams{})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer smpl.Free()
+	start := time.Now()
+	for p := 0; p < len(prompt); p += step {
+		b.Clear()
+		end := min(p+step, len(prompt))
+		for i, s := range seqs {
+			for q := p; q < end; q++ {
+				if err := b.Add(s[q], q, q == len(prompt)-1, i); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+		if err := lc.Decode(ctx, b); err != nil {
+			return 0, 0, err
+		}
+	}
+	pre := time.Since(start)
+	for i := 0; i < n; i++ {
+		if _, err := smpl.Sample(lc, i); err != nil {
+			return 0, 0, err
+		}
 	}
 	return time.Since(start), pre, nil
 }

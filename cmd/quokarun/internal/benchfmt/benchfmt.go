@@ -30,6 +30,7 @@ type Row struct {
 	UBatch   int     `json:"n_ubatch"`
 	Quoka    string  `json:"quoka"` // "off" for dense, else the budget ("1024", "25%")
 	Prompt   int     `json:"n_prompt"`
+	Seqs     int     `json:"n_seq,omitempty"` // prompts prefilled together (0 or 1: one)
 	Runs     []Run   `json:"runs"`
 	TTFTMean float64 `json:"ttft_ms"`
 	TTFTStd  float64 `json:"ttft_ms_stddev"`
@@ -61,28 +62,40 @@ func meanStd(xs []float64) (float64, float64) {
 	return m, math.Sqrt(v / float64(len(xs)-1))
 }
 
+// seqs is the number of prompts of the row (at least 1).
+func (r Row) seqs() int { return max(1, r.Seqs) }
+
+// test names the test as llama-bench does: pp4096, or 2xpp4096 for two prompts prefilled together.
+func (r Row) test() string {
+	if r.seqs() > 1 {
+		return fmt.Sprintf("%dxpp%d", r.seqs(), r.Prompt)
+	}
+	return fmt.Sprintf("pp%d", r.Prompt)
+}
+
 // Summarize fills the means, spreads and speedups of rows from their runs.
 func Summarize(rows []Row) {
-	dense := map[int]float64{}
+	type key struct{ prompt, seqs int }
+	dense := map[key]float64{}
 	for i := range rows {
 		r := &rows[i]
 		var ttft, tps []float64
 		for _, run := range r.Runs {
 			ttft = append(ttft, run.TTFTSeconds*1e3)
 			if run.PrefillSeconds > 0 {
-				tps = append(tps, float64(r.Prompt)/run.PrefillSeconds)
+				tps = append(tps, float64(r.seqs()*r.Prompt)/run.PrefillSeconds)
 			}
 		}
 		r.TTFTMean, r.TTFTStd = meanStd(ttft)
 		r.TPSMean, r.TPSStd = meanStd(tps)
 		if r.Dense() {
-			dense[r.Prompt] = r.TTFTMean
+			dense[key{r.Prompt, r.seqs()}] = r.TTFTMean
 		}
 	}
 	for i := range rows {
 		r := &rows[i]
 		r.Speedup = 0
-		if d, ok := dense[r.Prompt]; ok && r.TTFTMean > 0 {
+		if d, ok := dense[key{r.Prompt, r.seqs()}]; ok && r.TTFTMean > 0 {
 			r.Speedup = d / r.TTFTMean
 		}
 	}
@@ -102,7 +115,7 @@ func (r Row) cells() []string {
 		strconv.Itoa(r.Threads),
 		strconv.Itoa(r.UBatch),
 		r.Quoka,
-		fmt.Sprintf("pp%d", r.Prompt),
+		r.test(),
 		fmt.Sprintf("%.2f ± %.2f", r.TTFTMean, r.TTFTStd),
 		fmt.Sprintf("%.2f ± %.2f", r.TPSMean, r.TPSStd),
 		sp,
@@ -166,12 +179,12 @@ func Markdown(w io.Writer, rows []Row) error {
 func CSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"model", "size_mib", "params", "threads", "n_ubatch", "quoka", "n_prompt",
-		"ttft_ms", "ttft_ms_stddev", "pp_tps", "pp_tps_stddev", "speedup", "reps"})
+		"ttft_ms", "ttft_ms_stddev", "pp_tps", "pp_tps_stddev", "speedup", "reps", "n_seq"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) }
 	for _, r := range rows {
 		_ = cw.Write([]string{r.Model, f(r.SizeMiB), strconv.FormatInt(r.Params, 10), strconv.Itoa(r.Threads),
 			strconv.Itoa(r.UBatch), r.Quoka, strconv.Itoa(r.Prompt), f(r.TTFTMean), f(r.TTFTStd),
-			f(r.TPSMean), f(r.TPSStd), f(r.Speedup), strconv.Itoa(len(r.Runs))})
+			f(r.TPSMean), f(r.TPSStd), f(r.Speedup), strconv.Itoa(len(r.Runs)), strconv.Itoa(r.seqs())})
 	}
 	cw.Flush()
 	return cw.Error()
