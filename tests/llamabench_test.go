@@ -40,3 +40,15 @@ func TestLlamaBenchEveryCacheType(t *testing.T) {
 		})
 	}
 }
+
+// TestLlamaBenchQuokaWithoutFlashAttention: a configuration QUOKA cannot serve (flash attention
+// off, which stock llama-bench accepts) runs dense with one log line per context, never an abort.
+func TestLlamaBenchQuokaWithoutFlashAttention(t *testing.T) {
+	model := sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf")
+	bench := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-bench")
+	out, err := exec.Command(bench, "-m", model, "-fa", "0", "-qk", "1024", "-p", "256", "-d", "2048", "-n", "0",
+		"-r", "1", "-t", "2", "-o", "csv", "-v").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Equal(t, 1, strings.Count(string(out), "flash attention is off: QUOKA needs it, attention stays dense"))
+	assert.Contains(t, string(out), "avg_ts")
+}
