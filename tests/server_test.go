@@ -272,8 +272,9 @@ func sharedDecodes(log string) int {
 // TestServer: upstream's llama-server built from the patched tree serves QUOKA through its
 // OpenAI-compatible API. Greedy completions and chat replies of ~1500-token prompts equal
 // quokarun run with the same settings, and the response timings count the sparse prefill
-// ubatches (as many as quokarun's); a dense server gives 0 and quokarun's dense text; two slots
-// prefilling together (QUOKA with two sequences in a ubatch) give each request's text alone.
+// ubatches (as many as quokarun's); a dense server gives 0 and quokarun's dense text; with two
+// slots prefilling together (QUOKA with two sequences in a ubatch) the one served first gives
+// its text alone, and both prefills are sparse.
 func TestServer(t *testing.T) {
 	model := storiesModel(t)
 	// ~1500 tokens each (the model's 512-token vocabulary: about 2 bytes a token)
@@ -375,14 +376,17 @@ func TestServer(t *testing.T) {
 		// Slot 0 fills each decode call first, so request 0 is prefilled in the chunks it has
 		// alone; its last chunk shares a ubatch with request 1's first tokens and is sparse
 		// there too (as many sparse ubatches as alone), selecting among request 0's own past
-		// only (the text it has alone). Request 1's chunks start elsewhere than alone (after
-		// request 0's tail, or after request 0's decoded tokens); they are sparse too, and its
-		// greedy text is the one it has alone.
-		for i := range prompts {
-			assert.Equal(t, alone[i].Choices[0].Text, together[i].Choices[0].Text, "request %d", i)
-			assert.Positive(t, together[i].quokaUbatches(t), "request %d", i)
-		}
-		assert.Equal(t, alone[0].quokaUbatches(t), together[0].quokaUbatches(t))
+		// only: the text it has alone.
+		assert.Equal(t, alone[0].Choices[0].Text, together[0].Choices[0].Text, "request 0")
+		assert.Equal(t, alone[0].quokaUbatches(t), together[0].quokaUbatches(t), "request 0")
+		// Request 1's chunks start elsewhere than alone (after request 0's tail, then after
+		// request 0's decoded token, whose ubatch stays dense), so its sparse selections, and
+		// possibly its greedy text, differ from alone: not asserted (with the two prompts
+		// swapped, the one in slot 1 does give another text). Its prefill is still sparse.
+		assert.Positive(t, together[1].quokaUbatches(t), "request 1")
+		assert.NotEmpty(t, together[1].Choices[0].Text, "request 1")
+		t.Logf("request 1: text as alone: %v (%q, alone %q)", alone[1].Choices[0].Text == together[1].Choices[0].Text,
+			together[1].Choices[0].Text, alone[1].Choices[0].Text)
 	})
 
 	t.Run("separate streams stay dense", func(t *testing.T) {
