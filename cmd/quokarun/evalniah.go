@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/quoka-llm/quoka/bindings/llama"
 	"github.com/quoka-llm/quoka/cmd/quokarun/internal/evalrun"
 	"github.com/quoka-llm/quoka/cmd/quokarun/internal/niah"
 	"github.com/quoka-llm/quoka/cmd/quokarun/internal/prompt"
@@ -62,7 +65,27 @@ func niahSetup(c *cli.Context) (niah.Config, []float64, niah.MatchMode, error) {
 	if err := cfg.Validate(); err != nil {
 		return niah.Config{}, nil, "", usageErrorf("%v", err)
 	}
+	hay, err := readHaystack(c)
+	if err != nil {
+		return niah.Config{}, nil, "", err
+	}
+	if hay != nil {
+		cfg.Filler = hay
+	}
 	return cfg, depths, mode, nil
+}
+
+// loadEvalModel loads the model of an eval command; --chat needs a chat template.
+func loadEvalModel(ctx context.Context, c *cli.Context, path string, stderr io.Writer) (*llama.Model, error) {
+	m, err := loadModel(ctx, c, path, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if c.Bool("chat") && m.ChatTemplate() == "" {
+		m.Free()
+		return nil, usageErrorf("--chat: the model has no chat template")
+	}
+	return m, nil
 }
 
 // niahCases builds the grid's cases with the model's tokenizer.
@@ -107,23 +130,13 @@ func evalNIAHAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	hay, err := readHaystack(c)
-	if err != nil {
-		return err
-	}
-	if hay != nil {
-		cfg.Filler = hay
-	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadModel(ctx, c, path, stderr)
+	m, err := loadEvalModel(ctx, c, path, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	if c.Bool("chat") && m.ChatTemplate() == "" {
-		return usageErrorf("--chat: the model has no chat template")
-	}
 	nCtx, err := evalContextSize(c, m, maxOf(lengths), c.Int("n-predict"))
 	if err != nil {
 		return err

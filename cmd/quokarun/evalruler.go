@@ -61,14 +61,11 @@ func evalRulerAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadModel(ctx, c, path, stderr)
+	m, err := loadEvalModel(ctx, c, path, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	if c.Bool("chat") && m.ChatTemplate() == "" {
-		return usageErrorf("--chat: the model has no chat template")
-	}
 	maxTokens := nPredict
 	if maxTokens == 0 {
 		maxTokens = 128 // the longest of RULER's

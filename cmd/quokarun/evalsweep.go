@@ -73,13 +73,6 @@ func evalSweepAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	hay, err := readHaystack(c)
-	if err != nil {
-		return err
-	}
-	if hay != nil {
-		cfg.Filler = hay
-	}
 	var text []byte
 	if f := c.String("file"); f != "" {
 		if text, err = os.ReadFile(f); err != nil {
