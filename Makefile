@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 
-.PHONY: all build llama quokarun test test-ops test-go lint run bench op-bench cuda-check clean
+.PHONY: all build llama quokarun test test-ops test-aarch64 test-go lint run bench op-bench cuda-check clean
 
 all: build
 
@@ -21,6 +21,12 @@ test: build
 
 test-ops: llama
 	scripts/test.sh ops
+
+## test-aarch64: the QUOKA op tests on an aarch64 cross build (NEON) under qemu-user
+# (needs only the patched source, not the native build)
+test-aarch64:
+	scripts/fetch-llama.sh
+	scripts/test.sh aarch64
 
 test-go: build
 	scripts/test.sh go

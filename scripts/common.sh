@@ -20,8 +20,10 @@ log() { printf '[quoka] %s\n' "$*" >&2; }
 die() { printf '[quoka] error: %s\n' "$*" >&2; exit 1; }
 
 # need_tools cmd:pkg ... installs missing tools with apt when root, else prints the command.
+# QUOKA_APT_NO_RECOMMENDS=1: without the packages' recommends (qemu-user would pull in binfmt hooks).
 need_tools() {
-    local missing=() pkgs=() t
+    local missing=() pkgs=() t apt_opts=()
+    [ "${QUOKA_APT_NO_RECOMMENDS:-0}" = 1 ] && apt_opts=(--no-install-recommends)
     for t in "$@"; do
         command -v "${t%%:*}" >/dev/null 2>&1 || { missing+=("${t%%:*}"); pkgs+=("${t##*:}"); }
     done
@@ -29,7 +31,7 @@ need_tools() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         log "installing ${pkgs[*]} with apt-get"
         DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_opts[@]}" "${pkgs[@]}" >/dev/null
     else
         die "missing tools: ${missing[*]}; install them with: sudo apt-get install -y ${pkgs[*]}"
     fi
@@ -45,7 +47,8 @@ series_stamp() {
 # look at the libraries the bindings link, so without it a rebuilt libllama.a would not be relinked.
 cgo_stamp() {
     local stamp
-    stamp="$(stat -c '%n %s %Y' "$LLAMA_BUILD_DIR"/src/libllama.a "$LLAMA_BUILD_DIR"/ggml/src/libggml*.a 2>/dev/null |
+    # (no libraries yet, e.g. `scripts/test.sh aarch64` or `lint` before a native build: an empty stamp)
+    stamp="$( (stat -c '%n %s %Y' "$LLAMA_BUILD_DIR"/src/libllama.a "$LLAMA_BUILD_DIR"/ggml/src/libggml*.a 2>/dev/null || true) |
         openssl dgst -sha256 | awk '{print substr($NF, 1, 16)}')"
     export CGO_CPPFLAGS="${CGO_CPPFLAGS:-} -DQUOKA_LIBS_STAMP=$stamp"
 }

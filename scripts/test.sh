@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test suite (what `make test` and CI run).
-#   scripts/test.sh          all: lint, op tests, Go tests, CUDA compile check
-#   scripts/test.sh ops|go|lint|cuda
+#   scripts/test.sh          all: lint, op tests, aarch64 op tests (qemu), Go tests, CUDA compile check
+#   scripts/test.sh ops|aarch64|go|lint|cuda
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$QUOKA_ROOT"
 cgo_stamp
@@ -39,6 +39,11 @@ run_ops() {
     esac
 }
 
+# the same QUOKA op tests on a cross-compiled aarch64 (NEON) ggml-cpu under qemu-user
+run_aarch64() {
+    "$QUOKA_ROOT/scripts/test-aarch64.sh"
+}
+
 run_go() {
     if [ ! -d "$QUOKA_ROOT/../shared/models" ]; then
         log "note: ../shared is absent; tests that need its models skip"
@@ -56,11 +61,12 @@ run_cuda() {
 }
 
 case "$what" in
-    all)  run_lint; run_ops; run_go; run_cuda ;;
+    all)  run_lint; run_ops; run_aarch64; run_go; run_cuda ;;
     ops)  run_ops ;;
+    aarch64) run_aarch64 ;;
     go)   run_go ;;
     lint) run_lint ;;
     cuda) run_cuda ;;
-    *) die "unknown test group: $what (all, ops, go, lint, cuda)" ;;
+    *) die "unknown test group: $what (all, ops, aarch64, go, lint, cuda)" ;;
 esac
 log "tests passed ($what)"
