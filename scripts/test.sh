@@ -10,7 +10,7 @@ what="${1:-all}"
 run_lint() {
     log "gofmt / go vet"
     local bad
-    bad="$(gofmt -l bindings cmd models tests)"
+    bad="$(gofmt -l bindings cmd models tests internal)"
     [ -z "$bad" ] || die "gofmt needed on: $bad"
     go vet ./...
 }
