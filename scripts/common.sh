@@ -16,6 +16,11 @@ LLAMA_BRANCH="quoka"
 LLAMA_SRC="${LLAMA_CPP_SRC:-$QUOKA_BUILD/llama.cpp}"
 LLAMA_BUILD_DIR="${LLAMA_BUILD_DIR:-$QUOKA_BUILD/llama-build}"
 
+# ccache keys independent of where the checkout lives (CI builds a fresh clone in another folder):
+# paths under the checkout are hashed relative to it, and the build directory is not hashed
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$QUOKA_ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
 log() { printf '[quoka] %s\n' "$*" >&2; }
 die() { printf '[quoka] error: %s\n' "$*" >&2; exit 1; }
 
