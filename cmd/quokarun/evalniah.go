@@ -75,6 +75,25 @@ func niahSetup(c *cli.Context) (niah.Config, []float64, niah.MatchMode, error) {
 	return cfg, depths, mode, nil
 }
 
+// openEval loads the model of an eval command and makes its runner, with a context for the
+// longest length plus maxTokens answer tokens. The caller frees the runner, then the model.
+func openEval(ctx context.Context, c *cli.Context, path string, stderr io.Writer, base llama.ContextParams,
+	settings []evalSetting, lengths []int, maxTokens int) (*llama.Model, *evalRunner, error) {
+	m, err := loadEvalModel(ctx, c, path, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	nCtx, err := evalContextSize(c, m, maxOf(lengths), maxTokens)
+	if err == nil {
+		var r *evalRunner
+		if r, err = newEvalRunner(c, m, base, settings, nCtx); err == nil {
+			return m, r, nil
+		}
+	}
+	m.Free()
+	return nil, nil, err
+}
+
 // loadEvalModel loads the model of an eval command; --chat needs a chat template.
 func loadEvalModel(ctx context.Context, c *cli.Context, path string, stderr io.Writer) (*llama.Model, error) {
 	m, err := loadModel(ctx, c, path, stderr)
@@ -132,19 +151,11 @@ func evalNIAHAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadEvalModel(ctx, c, path, stderr)
+	m, r, err := openEval(ctx, c, path, stderr, base, settings, lengths, c.Int("n-predict"))
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	nCtx, err := evalContextSize(c, m, maxOf(lengths), c.Int("n-predict"))
-	if err != nil {
-		return err
-	}
-	r, err := newEvalRunner(c, m, base, settings, nCtx)
-	if err != nil {
-		return err
-	}
 	defer r.free()
 	cases, err := niahCases(r, cfg, lengths, depths, c.Int("trials"), mode, c.Int("n-predict"))
 	if err != nil {

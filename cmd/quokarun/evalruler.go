@@ -61,23 +61,15 @@ func evalRulerAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadEvalModel(ctx, c, path, stderr)
-	if err != nil {
-		return err
-	}
-	defer m.Free()
 	maxTokens := nPredict
 	if maxTokens == 0 {
 		maxTokens = 128 // the longest of RULER's
 	}
-	nCtx, err := evalContextSize(c, m, maxOf(lengths), maxTokens)
+	m, r, err := openEval(ctx, c, path, stderr, base, settings, lengths, maxTokens)
 	if err != nil {
 		return err
 	}
-	r, err := newEvalRunner(c, m, base, settings, nCtx)
-	if err != nil {
-		return err
-	}
+	defer m.Free()
 	defer r.free()
 	cfg.Format = r.format("\n")
 	tok := r.tokenizer()

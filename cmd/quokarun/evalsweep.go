@@ -88,19 +88,11 @@ func evalSweepAction(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 	defer stop()
-	m, err := loadModel(ctx, c, path, stderr)
+	m, r, err := openEval(ctx, c, path, stderr, base, settings, lengths, c.Int("n-predict"))
 	if err != nil {
 		return err
 	}
 	defer m.Free()
-	nCtx, err := evalContextSize(c, m, maxOf(lengths), c.Int("n-predict"))
-	if err != nil {
-		return err
-	}
-	r, err := newEvalRunner(c, m, base, settings, nCtx)
-	if err != nil {
-		return err
-	}
 	defer r.free()
 	cases, err := niahCases(r, cfg, lengths, depths, c.Int("trials"), mode, c.Int("n-predict"))
 	if err != nil {
