@@ -57,7 +57,7 @@ func TestEvalKLDBand(t *testing.T) {
 
 // TestEvalKLDFullBudgetIsDense: with B_SA covering the whole window and --quoka-force, every chunk
 // after the first runs the selection, the gather and the compacted mask without dropping a key,
-// so its distributions equal dense ones (bit for bit: the compacted keys keep the cache's order).
+// so its distributions equal dense ones (the compacted keys keep the cache's order).
 func TestEvalKLDFullBudgetIsDense(t *testing.T) {
 	model := storiesModel(t)
 	text := sharedPath(t, "data/tinystories-kld.txt")
@@ -68,7 +68,9 @@ func TestEvalKLDFullBudgetIsDense(t *testing.T) {
 		var got kldResult
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &got))
 		assert.Equal(t, 1024/128-1, got.Sparse, "%s: chunks 2-8 ran the sparse path", cache)
-		assert.Zero(t, got.Pooled.MeanKL, cache)
+		// zero where flash attention's one-row kernel runs (AVX-512 here); its tiled kernel may
+		// round the compacted tiles apart
+		assert.Less(t, got.Pooled.MeanKL, 1e-6, cache)
 		assert.Equal(t, 1.0, got.Pooled.Top1, cache)
 	}
 }

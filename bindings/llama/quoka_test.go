@@ -181,8 +181,14 @@ func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 	forced, n := logits(QuokaOptions{Enabled: true, Budget: 1024, Force: true})
 	require.Equal(t, (len(toks)+127)/128-1, n)
 	// the gathered K/V are converted to F16 as dense flash attention converts the cache, and the
-	// compacted keys keep the cache's order: the result is bit for bit dense attention's
-	require.Equal(t, dense, forced)
+	// compacted keys keep the cache's order: the result is dense attention's, bit for bit where
+	// flash attention runs its one-row kernel (AVX-512 here); its tiled kernel (e.g. AVX2 with
+	// head_dim % 8 == 0) may round the differently placed tiles apart, far below the 3e-2 that
+	// F32 instead of F16 K/V gave
+	require.Len(t, forced, len(dense))
+	for i := range dense {
+		require.InDelta(t, dense[i], forced[i], 1e-4, "logit %d", i)
+	}
 }
 
 func TestQuokaSparsePrefill(t *testing.T) {
