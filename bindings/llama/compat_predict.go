@@ -142,14 +142,8 @@ func (l *LLama) predict(text string, o PredictOptions) (string, error) {
 	if len(toks) == 0 {
 		return "", errors.New("llama: predict of an empty prompt")
 	}
-	ctx := o.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	onToken := o.TokenCallback
-	if onToken == nil {
-		onToken = l.tokenCallback
-	}
+	ctx := o.callContext()
+	onToken := l.onToken(o)
 	cache := o.PathPromptCache
 	if cache != "" {
 		l.loadPromptCache(cache)
@@ -231,4 +225,20 @@ func (l *LLama) debugPrompt(toks []Token, reused int, smpl *Sampler) {
 		names = append(names, C.GoString(C.llama_sampler_name(C.llama_sampler_chain_get(smpl.ptr, C.int32_t(i)))))
 	}
 	fmt.Fprintf(w, "llama: sampler chain: %s\n", strings.Join(names, " -> "))
+}
+
+// callContext is o.Context, or context.Background() when none is set.
+func (o PredictOptions) callContext() context.Context {
+	if o.Context == nil {
+		return context.Background()
+	}
+	return o.Context
+}
+
+// onToken is o.TokenCallback, or the callback set with SetTokenCallback.
+func (l *LLama) onToken(o PredictOptions) func(string) bool {
+	if o.TokenCallback != nil {
+		return o.TokenCallback
+	}
+	return l.tokenCallback
 }

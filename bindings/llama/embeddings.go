@@ -211,10 +211,7 @@ func (l *LLama) TokenEmbeddings(tokens []int, opts ...PredictOption) ([]float32,
 }
 
 func (l *LLama) embeddings(toks []Token, o PredictOptions) ([]float32, error) {
-	ctx := o.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := o.callContext()
 	l.past = nil // the KV cache is emptied
 	return l.ctx.Embeddings(ctx, toks, o.EmbeddingNorm)
 }

@@ -61,14 +61,8 @@ func (l *LLama) SpeculativeSampling(draft *LLama, text string, opts ...PredictOp
 	if o.Threads > 0 {
 		draft.ctx.SetThreads(o.Threads, o.Threads)
 	}
-	ctx := o.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	onToken := o.TokenCallback
-	if onToken == nil {
-		onToken = l.tokenCallback
-	}
+	ctx := o.callContext()
+	onToken := l.onToken(o)
 	toks, err := l.ctx.Tokenize(text, true, false)
 	if err != nil {
 		return "", err

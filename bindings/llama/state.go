@@ -7,7 +7,6 @@ package llama
 import "C"
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -111,10 +110,7 @@ func (l *LLama) Eval(text string, opts ...PredictOption) error {
 	if len(toks) == 0 {
 		return errors.New("llama: eval of an empty text")
 	}
-	ctx := o.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ctx := o.callContext()
 	rest := l.reusePrefix(toks)
 	if len(rest) == 0 {
 		return nil // all of it is in the KV cache already
