@@ -41,6 +41,13 @@ type QuokaOptions struct {
 	// Invert keeps the worst-scoring keys instead of the best ones: a
 	// deliberately bad selection, as a negative control for evaluations.
 	Invert bool
+	// Chunk splits each sequence's tokens in a ubatch into selection
+	// sub-chunks of this many queries, each selecting its own Budget keys
+	// among the past before the ubatch (quoka+, not in the paper): the
+	// selection then follows chunks of Chunk tokens while the ubatch, and
+	// so the matrix multiplications, stay large. 0 (the default) selects
+	// once per sequence and ubatch, as the paper does with B_CP = n_ubatch.
+	Chunk int
 }
 
 // DefaultBudget is the default B_SA, the paper's 1024 keys per KV head.
@@ -74,6 +81,9 @@ func (q QuokaOptions) Validate() error {
 	if q.MinKV < 0 {
 		errs = append(errs, fmt.Errorf("min KV %d is negative", q.MinKV))
 	}
+	if q.Chunk < 0 {
+		errs = append(errs, fmt.Errorf("chunk %d is negative", q.Chunk))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid QUOKA options: %w", err)
 	}
@@ -90,6 +100,9 @@ func (q QuokaOptions) String() string {
 		budget = fmt.Sprintf("B_SA=%g%%", q.BudgetFraction*100)
 	}
 	s := fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV)
+	if q.Chunk > 0 {
+		s += fmt.Sprintf(" chunk=%d", q.Chunk)
+	}
 	if q.Decode {
 		s += " decode"
 	}
@@ -129,6 +142,7 @@ func applyQuoka(p *C.struct_llama_context_params, q QuokaOptions) error {
 	p.quoka_min_kv = C.int32_t(q.MinKV)
 	p.quoka_decode = C.bool(q.Decode)
 	p.quoka_force = C.bool(q.Force)
+	p.quoka_chunk = C.int32_t(q.Chunk)
 	p.quoka_mode = 0
 	if q.Invert {
 		p.quoka_mode = C.GGML_QUOKA_MODE_MIN

@@ -25,11 +25,12 @@ func benchCommand() *cli.Command {
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "md", Usage: "output format: md, csv or json"},
 		&cli.StringFlag{Name: "plot", Usage: "also draw TTFT against prompt length into this PNG `FILE`"},
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "build prompts from this text `FILE` (default: built-in text)"},
+		&cli.StringFlag{Name: "quoka-chunk", Value: "0", Usage: "quoka+ selection sub-chunks, comma-separated, each combined with each budget (0: one selection per ubatch)"},
 		&cli.StringFlag{Name: "parallel", Aliases: []string{"np"}, Value: "1", Usage: "prompts prefilled together in one unified KV cache (as llama-server's slots), comma-separated: `N,...`"},
 	}
 	for _, f := range contextFlags() {
 		switch f.Names()[0] {
-		case "ctx-size", "quoka", "quoka-budget", "verbose":
+		case "ctx-size", "quoka", "quoka-budget", "quoka-chunk", "verbose":
 			continue // the context fits the longest prompt; --budgets lists the QUOKA settings
 		}
 		flags = append(flags, f)
@@ -99,6 +100,14 @@ func benchAction(c *cli.Context) error {
 		return usageErrorf("bench compares QUOKA with dense flash attention: use -fa on or auto")
 	}
 	cp.FlashAttn = llama.FlashAttnOn
+	var chunks []int
+	for _, f := range strings.Split(c.String("quoka-chunk"), ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return usageErrorf("--quoka-chunk: %q is not a sub-chunk size (0 or more)", f)
+		}
+		chunks = append(chunks, n)
+	}
 	base := []*benchSetting{{label: "off"}}
 	for _, b := range strings.Split(c.String("budgets"), ",") {
 		b = strings.TrimSpace(b)
@@ -106,12 +115,18 @@ func benchAction(c *cli.Context) error {
 		if err != nil {
 			return usageErrorf("--budgets: %v", err)
 		}
-		q := cp.Quoka
-		q.Enabled, q.Budget, q.BudgetFraction = true, n, frac
-		if err := q.Validate(); err != nil {
-			return usageErrorf("--budgets: %v", err)
+		for _, ch := range chunks {
+			q := cp.Quoka
+			q.Enabled, q.Budget, q.BudgetFraction, q.Chunk = true, n, frac, ch
+			if err := q.Validate(); err != nil {
+				return usageErrorf("--budgets: %v", err)
+			}
+			label := b
+			if ch > 0 {
+				label += fmt.Sprintf("/c%d", ch)
+			}
+			base = append(base, &benchSetting{label: label, quoka: q})
 		}
-		base = append(base, &benchSetting{label: b, quoka: q})
 	}
 	var settings []*benchSetting
 	for _, np := range parallel {

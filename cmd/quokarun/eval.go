@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,6 +36,7 @@ func evalKLDCommand() *cli.Command {
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "text `FILE` to evaluate on (required)"},
 		&cli.IntFlag{Name: "chunks", Value: 4, Usage: "evaluate the first `W` windows; 0: all"},
 		&cli.BoolFlag{Name: "json", Usage: "print the results as JSON on stdout"},
+		&cli.IntFlag{Name: "from", Usage: "pool the positions p >= `P` (default: n_ubatch; settle on one P to compare chunk sizes over the same positions)"},
 	}
 	for _, f := range contextFlags() {
 		if f.Names()[0] == "ctx-size" {
@@ -49,7 +51,7 @@ func evalKLDCommand() *cli.Command {
 		Description: "The text is tokenized once. Window w is [BOS] followed by the next N-1 tokens " +
 			"(consecutive, non-overlapping), or the next N tokens for a model that adds no BOS. Each window is prefilled from an empty cache in ubatches of B, " +
 			"once with dense attention and once with QUOKA (flash attention on in both). Statistics are " +
-			"pooled over the positions p >= B of every window (the first chunk is dense in both): mean " +
+			"pooled over the positions p >= B (or --from P) of every window (the first chunk is dense in both): mean " +
 			"KL(P_dense || P_quoka) of the next-token distributions, its 99th percentile, top-1 agreement " +
 			"and the perplexity of both on the next token. QUOKA is on with its defaults (B_SA 1024, N_Q 16) " +
 			"unless --quoka-* flags say otherwise.",
@@ -66,6 +68,8 @@ type kldReport struct {
 	Window  int                `json:"window"`
 	Windows int                `json:"windows"`
 	UBatch  int                `json:"n_ubatch"`
+	From    int                `json:"from"`    // positions p >= From pooled
+	KVFrac  float64            `json:"kv_frac"` // keys attended by QUOKA / by dense, over the pooled positions
 	Quoka   string             `json:"quoka"`
 	Cache   string             `json:"cache_type"`
 	Sparse  int                `json:"quoka_ubatches"` // ubatches that ran QUOKA sparse attention
@@ -89,6 +93,9 @@ func evalKLDAction(c *cli.Context) error {
 	n, w := cp.NCtx, c.Int("chunks")
 	if n < 2 || w < 0 {
 		return usageErrorf("--ctx-size must be at least 2 and --chunks not negative")
+	}
+	if from := c.Int("from"); c.IsSet("from") && (from < 0 || from >= n) {
+		return usageErrorf("--from %d: must be in [0, %d)", from, n)
 	}
 	cp.Quoka.Enabled = true
 	if cp.FlashAttn == llama.FlashAttnOff {
@@ -148,6 +155,10 @@ func evalKLDAction(c *cli.Context) error {
 
 	rep := kldReport{Model: filepath.Base(path), Text: filepath.Base(c.String("file")), Window: n, Windows: w,
 		UBatch: lq.Params().NUBatch, Quoka: cp.Quoka.String(), Cache: string(cp.CacheType)}
+	rep.From = rep.UBatch
+	if c.IsSet("from") {
+		rep.From = c.Int("from")
+	}
 	b, err := llama.NewBatch(n, 1)
 	if err != nil {
 		return err
@@ -158,7 +169,7 @@ func evalKLDAction(c *cli.Context) error {
 	for i := 0; i < w; i++ {
 		win := append(append([]llama.Token(nil), prefix...), body[i*step:(i+1)*step]...)
 		var one evalstats.KLD
-		if err := kldWindow(ctx, ld, lq, b, win, rep.UBatch, &pooled, &one); err != nil {
+		if err := kldWindow(ctx, ld, lq, b, win, rep.From, &pooled, &one); err != nil {
 			finishBar(bar)
 			if ctx.Err() != nil && c.Context.Err() == nil {
 				return errInterrupted
@@ -172,6 +183,7 @@ func evalKLDAction(c *cli.Context) error {
 	}
 	finishBar(bar)
 	rep.Pooled = pooled.Result()
+	rep.KVFrac = kvFraction(rep.From, n, rep.UBatch, cp.Quoka)
 	rep.Sparse = lq.QuokaUbatches()
 	if c.Bool("json") {
 		enc := json.NewEncoder(stdout)
@@ -214,6 +226,32 @@ func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win [
 	return nil
 }
 
+// kvFraction is the share of the dense attention's key-query pairs that QUOKA attends to over the
+// positions [from, n) of a window prefilled in ubatches of ub: a query at position p of a ubatch
+// starting at s attends to p+1 keys densely, and to B_SA + (p - s + 1) keys when the ubatch is
+// sparse (its past s exceeds B_SA and min_kv, as llama.cpp decides). Sub-chunks change which keys
+// are kept, not how many.
+func kvFraction(from, n, ub int, q llama.QuokaOptions) float64 {
+	var sparse, dense float64
+	for p := from; p < n; p++ {
+		s := p / ub * ub
+		keep := q.Budget
+		if keep == 0 {
+			keep = int(math.Ceil(q.BudgetFraction * float64(s)))
+		}
+		k := p + 1
+		if (q.Force && s >= 1) || (keep >= 1 && s > keep && s > q.MinKV) {
+			k = min(k, max(keep, 1)+p-s+1)
+		}
+		sparse += float64(k)
+		dense += float64(p + 1)
+	}
+	if dense == 0 {
+		return 1
+	}
+	return sparse / dense
+}
+
 // addsBOS reports whether the model's tokenizer starts a text with BOS (llama.cpp's add_bos):
 // tokenizing with special tokens then gives one token more than without, and the first is BOS.
 func addsBOS(m *llama.Model) (bool, error) {
@@ -231,7 +269,8 @@ func addsBOS(m *llama.Model) (bool, error) {
 func printKLD(w io.Writer, r kldReport) {
 	fmt.Fprintf(w, "model %s, text %s: %d windows of %d tokens, n_ubatch %d, QUOKA %s, KV cache %s\n",
 		r.Model, r.Text, r.Windows, r.Window, r.UBatch, r.Quoka, r.Cache)
-	fmt.Fprintf(w, "positions p >= %d pooled: %d; QUOKA sparse ubatches: %d\n\n", r.UBatch, r.Pooled.Positions, r.Sparse)
+	fmt.Fprintf(w, "positions p >= %d pooled: %d; QUOKA sparse ubatches: %d; keys attended: %.1f%% of dense\n\n",
+		r.From, r.Pooled.Positions, r.Sparse, 100*r.KVFrac)
 	fmt.Fprintf(w, "| window | mean KL | p99 KL | top-1 | PPL dense | PPL quoka |\n")
 	fmt.Fprintf(w, "|-------:|--------:|-------:|------:|----------:|----------:|\n")
 	row := func(name string, s evalstats.Result) {

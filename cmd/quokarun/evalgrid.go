@@ -24,6 +24,7 @@ func evalRunFlags(results string, trials int) []cli.Flag {
 		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the generated cases"},
 		&cli.StringFlag{Name: "quoka-budget", Value: "12.5%", Usage: "QUOKA settings compared with dense: B_SA as `N` keys or N% of the visible past, comma-separated"},
 		&cli.StringFlag{Name: "quoka-queries", Value: "16", Usage: "N_Q values, comma-separated (each combined with each budget)"},
+		&cli.StringFlag{Name: "quoka-chunk", Value: "0", Usage: "quoka+ selection sub-chunks, comma-separated (0: one selection per ubatch; each combined with each budget and N_Q)"},
 		&cli.StringFlag{Name: "ubatch-size", Aliases: []string{"ub"}, Value: "512", Usage: "prefill chunk sizes (n_ubatch, B_CP), comma-separated"},
 		&cli.BoolFlag{Name: "no-dense", Usage: "skip the dense baseline"},
 		&cli.StringFlag{Name: "haystack", Usage: "haystack text `FILE`, cut at sentence boundaries (default: a built-in generated text)"},
@@ -35,7 +36,7 @@ func evalRunFlags(results string, trials int) []cli.Flag {
 	}
 	for _, f := range contextFlags() {
 		switch f.Names()[0] {
-		case "quoka", "quoka-budget", "quoka-queries", "ubatch-size":
+		case "quoka", "quoka-budget", "quoka-queries", "quoka-chunk", "ubatch-size":
 			continue // lists above
 		case "ctx-size":
 			f = &cli.IntFlag{Name: "ctx-size", Aliases: []string{"c"}, Usage: "context window; 0: the longest prompt plus the tokens to generate"}
@@ -94,6 +95,14 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 	if err != nil {
 		return nil, err
 	}
+	var chunks []int
+	for _, f := range strings.Split(c.String("quoka-chunk"), ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, usageErrorf("--quoka-chunk: %q is not a sub-chunk size (0 or more)", f)
+		}
+		chunks = append(chunks, n)
+	}
 	var budgets []string
 	if b := strings.TrimSpace(c.String("quoka-budget")); b != "" && b != "off" {
 		budgets = strings.Split(b, ",")
@@ -116,13 +125,18 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 				return nil, usageErrorf("--quoka-budget: %v", err)
 			}
 			for _, nq := range queries {
-				q := base
-				q.Enabled, q.Budget, q.BudgetFraction, q.Queries = true, n, frac, nq
-				if err := q.Validate(); err != nil {
-					return nil, usageErrorf("%v", err)
+				for _, ch := range chunks {
+					q := base
+					q.Enabled, q.Budget, q.BudgetFraction, q.Queries, q.Chunk = true, n, frac, nq, ch
+					if err := q.Validate(); err != nil {
+						return nil, usageErrorf("%v", err)
+					}
+					name := fmt.Sprintf("B_SA=%s N_Q=%d", strings.TrimSpace(b), nq)
+					if ch > 0 {
+						name += fmt.Sprintf(" chunk=%d", ch)
+					}
+					out = append(out, evalSetting{Setting: evalrun.Setting{Name: name, UBatch: ub}, quoka: q})
 				}
-				name := fmt.Sprintf("B_SA=%s N_Q=%d", strings.TrimSpace(b), nq)
-				out = append(out, evalSetting{Setting: evalrun.Setting{Name: name, UBatch: ub}, quoka: q})
 			}
 		}
 	}

@@ -43,6 +43,7 @@ func contextFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quoka-decode", Usage: "also select keys for single-token steps (decode stays dense by default)"},
 		&cli.BoolFlag{Name: "quoka-force", Usage: "take the sparse path as soon as a chunk has a past, also when B_SA covers it (testing)"},
 		&cli.BoolFlag{Name: "quoka-invert", Usage: "keep the worst-scoring keys instead of the best (a negative control)"},
+		&cli.IntFlag{Name: "quoka-chunk", Usage: "quoka+: select for sub-chunks of `N` queries of each ubatch, each with its own B_SA (0: once per ubatch, the paper's B_CP = n_ubatch)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print model, context and timing details to stderr"},
 	}
 }
@@ -115,7 +116,7 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
 	q := llama.DefaultQuokaOptions()
 	q.Enabled = c.Bool("quoka") || c.IsSet("quoka-budget") || c.IsSet("quoka-queries") || c.IsSet("quoka-min-kv") ||
-		c.Bool("quoka-decode") || c.Bool("quoka-force") || c.Bool("quoka-invert")
+		c.Bool("quoka-decode") || c.Bool("quoka-force") || c.Bool("quoka-invert") || c.IsSet("quoka-chunk")
 	q.Decode = c.Bool("quoka-decode")
 	q.Force = c.Bool("quoka-force")
 	q.Invert = c.Bool("quoka-invert")
@@ -139,6 +140,12 @@ func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
 		q.MinKV = c.Int("quoka-min-kv")
 		if q.MinKV < 0 {
 			return q, usageErrorf("--quoka-min-kv %d: must not be negative", q.MinKV)
+		}
+	}
+	if c.IsSet("quoka-chunk") {
+		q.Chunk = c.Int("quoka-chunk")
+		if q.Chunk < 0 {
+			return q, usageErrorf("--quoka-chunk %d: must not be negative", q.Chunk)
 		}
 	}
 	if err := q.Validate(); err != nil {

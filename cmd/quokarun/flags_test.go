@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/bindings/llama"
 )
 
 func TestParseBudget(t *testing.T) {
@@ -71,6 +73,10 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-queries", "0"}, "--quoka-queries", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka", "-fa", "off"}, "flash attention", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-budget", "150%"}, "--quoka-budget", 2},
+		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-chunk", "-1"}, "--quoka-chunk", 2},
+		{[]string{"bench", "-m", "x.gguf", "--quoka-chunk", "128,x"}, "--quoka-chunk", 2},
+		{[]string{"eval", "niah", "-m", "x.gguf", "--quoka-chunk", "-64"}, "--quoka-chunk", 2},
+		{[]string{"eval", "kld", "-m", "x.gguf", "-f", "t.txt", "-c", "512", "--from", "512"}, "--from", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--nope"}, "nope", 2},
 		{[]string{"synth", "-o", "x.gguf"}, "no preset", 2},
 		{[]string{"info"}, "no model", 2},
@@ -84,5 +90,24 @@ func TestFlagErrors(t *testing.T) {
 			require.Len(t, lines, 1, "stderr:\n%s", stderr.String())
 			assert.Contains(t, lines[0], tc.want)
 		})
+	}
+}
+
+func TestKVFraction(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		from, n, ub int
+		q           llama.QuokaOptions
+		want        float64
+	}{
+		{"past over budget", 0, 4, 2, llama.QuokaOptions{Enabled: true, Budget: 1}, 8.0 / 10},
+		{"past within budget", 0, 4, 2, llama.QuokaOptions{Enabled: true, Budget: 2}, 1},
+		{"force", 0, 4, 2, llama.QuokaOptions{Enabled: true, Budget: 2, Force: true}, 1},
+		{"min kv", 0, 4, 2, llama.QuokaOptions{Enabled: true, Budget: 1, MinKV: 2}, 1},
+		{"from", 2, 4, 2, llama.QuokaOptions{Enabled: true, Budget: 1}, 5.0 / 7},
+		{"fraction", 0, 4, 2, llama.QuokaOptions{Enabled: true, BudgetFraction: 0.5}, 8.0 / 10},
+		{"chunk keeps the count", 0, 4, 2, llama.QuokaOptions{Enabled: true, Budget: 1, Chunk: 1}, 8.0 / 10},
+	} {
+		assert.InDelta(t, tc.want, kvFraction(tc.from, tc.n, tc.ub, tc.q), 1e-12, tc.name)
 	}
 }
