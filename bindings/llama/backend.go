@@ -2,7 +2,7 @@
 // quoka. It is the project's only cgo package.
 //
 // The low-level API mirrors llama.h with Go types: LoadModel gives a Model,
-// NewContext a Context that decodes Batches, prefills prompts in n_batch
+// NewContext a Session (a llama.cpp context) that decodes Batches, prefills prompts in n_batch
 // pieces (each split by llama.cpp into n_ubatch chunks) and generates with a
 // Sampler chain. Decoding honours context.Context cancellation between
 // ubatches through llama.cpp's abort callback. New and the LLama type offer a
@@ -10,8 +10,8 @@
 //
 // Models, contexts, batches and samplers own C memory: call Free when done.
 // A cleanup registered with the runtime frees forgotten objects eventually,
-// but only as a safety net. A Context (and anything using it) must not be used
-// from several goroutines at once; distinct Contexts are independent.
+// but only as a safety net. A Session (and anything using it) must not be used
+// from several goroutines at once; distinct Sessions are independent.
 package llama
 
 /*

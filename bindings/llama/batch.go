@@ -68,7 +68,7 @@ func (b *Batch) Clear() {
 
 // Add appends token at position pos, in the given sequences (sequence 0 when
 // none are given). With logits set, Decode computes the token's logits; they
-// are then read with Context.Logits or sampled with Sampler.Sample.
+// are then read with Session.Logits or sampled with Sampler.Sample.
 func (b *Batch) Add(token Token, pos int, logits bool, seqIDs ...int) error {
 	switch {
 	case b.freed:

@@ -35,7 +35,7 @@ func (t CapturedTensor) Int32s() []int32 {
 
 // Captured returns the tensors recorded since the last call, in the order
 // they were computed, and forgets them.
-func (c *Context) Captured() []CapturedTensor {
+func (c *Session) Captured() []CapturedTensor {
 	if c.res == nil || c.res.capture == nil {
 		return nil
 	}

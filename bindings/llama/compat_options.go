@@ -27,7 +27,7 @@ var EnabelLowVRAM ModelOption = func(o *ModelOptions) { o.LowVRAM = true }
 func SetMulMatQ(b bool) ModelOption { return func(o *ModelOptions) { o.MulMatQ = &b } }
 
 // SetPerplexity is a no-op: it used to make the context keep every token's
-// logits, which the Context API requests per batch instead.
+// logits, which the Session API requests per batch instead.
 func SetPerplexity(b bool) ModelOption { return func(o *ModelOptions) { o.Perplexity = b } }
 
 // SetLoraBase is a no-op: llama.cpp applies LoRA adapters to the loaded

@@ -349,11 +349,11 @@ func TestCompatState(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.LoadState(file))
 	require.Len(t, m.past, len(saved)+12)
-	assert.Equal(t, len(m.past), m.Context().NPast())
-	assert.Nil(t, m.Context().Logits(-1), "no logits come with a state")
+	assert.Equal(t, len(m.past), m.Session().NPast())
+	assert.Nil(t, m.Session().Logits(-1), "no logits come with a state")
 	last := len(m.past) - 1
-	require.NoError(t, m.Context().TruncateKV(last))
-	cont, _, err := m.Context().GenerateTokens(context.Background(), m.past[last:], GenerateOptions{MaxTokens: 8})
+	require.NoError(t, m.Session().TruncateKV(last))
+	cont, _, err := m.Session().GenerateTokens(context.Background(), m.past[last:], GenerateOptions{MaxTokens: 8})
 	require.NoError(t, err)
 	assert.Equal(t, longer, full+cont)
 

@@ -30,7 +30,7 @@ func concurrencyParams(quoka bool) ContextParams {
 	return p
 }
 
-func runOnce(c *Context, prompt []Token) (runOutcome, error) {
+func runOnce(c *Session, prompt []Token) (runOutcome, error) {
 	c.ClearKV()
 	_ = c.Captured()
 	text, _, err := c.GenerateTokens(context.Background(), prompt, GenerateOptions{MaxTokens: 12})

@@ -60,7 +60,7 @@ func (f FlashAttn) c() C.enum_llama_flash_attn_type {
 }
 
 // ContextParams configures NewContext. Zero fields take llama.cpp's defaults;
-// Context.Params reports the values in effect.
+// Session.Params reports the values in effect.
 type ContextParams struct {
 	// NCtx is the context window in tokens; 0 means the model's training
 	// context. llama.cpp rounds it up to a multiple of 256.
@@ -103,7 +103,7 @@ type ContextParams struct {
 	// and inspection, not for speed.
 	Capture []string
 	// Embeddings makes every Decode extract embeddings too (and compute
-	// all tokens' outputs). Context.Embeddings does not need it: it turns
+	// all tokens' outputs). Session.Embeddings does not need it: it turns
 	// extraction on for its own decode only.
 	Embeddings bool
 	// Pooling is how embeddings are pooled per sequence
@@ -124,11 +124,15 @@ func DefaultContextParams() ContextParams {
 	}
 }
 
-// Context is an inference session on a Model: a KV cache holding one token
-// sequence (sequence 0 for Prefill and Generate; Decode accepts any batch),
-// the logits of the last decode and the scratch state to compute them.
-// A Context is not safe for concurrent use.
-type Context struct {
+// Session is an inference session on a Model, a llama.cpp context: a KV
+// cache holding one token sequence (sequence 0 for Prefill and Generate;
+// Decode accepts any batch), the logits of the last decode and the scratch
+// state to compute them. NewContext creates one. A Session is not safe for
+// concurrent use.
+//
+// (It is not called Context so that programs written for go-llama.cpp, whose
+// ginkgo tests dot-import both this package and ginkgo's Context, compile.)
+type Session struct {
 	model   *Model
 	res     *ctxResources // nil once freed
 	params  ContextParams
@@ -140,7 +144,7 @@ type Context struct {
 	outputs int
 }
 
-// ctxResources is the C side of a Context, freed by Free or, as a safety
+// ctxResources is the C side of a Session, freed by Free or, as a safety
 // net, by a runtime cleanup.
 type ctxResources struct {
 	ptr     *C.struct_llama_context
@@ -157,7 +161,7 @@ func (r *ctxResources) free() {
 }
 
 // NewContext creates a context on m.
-func NewContext(m *Model, p ContextParams) (*Context, error) {
+func NewContext(m *Model, p ContextParams) (*Session, error) {
 	if m.live() == nil {
 		return nil, ErrClosed
 	}
@@ -247,13 +251,13 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 		res.free()
 		return nil, err
 	}
-	c := &Context{model: m, res: res, params: p, batch: batch}
+	c := &Session{model: m, res: res, params: p, batch: batch}
 	c.cleanup = runtime.AddCleanup(c, (*ctxResources).free, res)
 	return c, nil
 }
 
 // Free releases the context and its KV cache. It is idempotent.
-func (c *Context) Free() {
+func (c *Session) Free() {
 	if c == nil || c.res == nil {
 		return
 	}
@@ -263,7 +267,7 @@ func (c *Context) Free() {
 	c.res = nil
 }
 
-func (c *Context) live() *C.struct_llama_context {
+func (c *Session) live() *C.struct_llama_context {
 	if c == nil || c.res == nil {
 		return nil
 	}
@@ -271,18 +275,18 @@ func (c *Context) live() *C.struct_llama_context {
 }
 
 // Model is the model the context was created on.
-func (c *Context) Model() *Model { return c.model }
+func (c *Session) Model() *Model { return c.model }
 
 // Params are the parameters in effect (NCtx, NBatch, NUBatch as llama.cpp
 // adjusted them, thread counts filled in).
-func (c *Context) Params() ContextParams { return c.params }
+func (c *Session) Params() ContextParams { return c.params }
 
 // NCtx is the size of the context window in tokens.
-func (c *Context) NCtx() int { return c.params.NCtx }
+func (c *Session) NCtx() int { return c.params.NCtx }
 
 // NPast is the number of positions of sequence 0 held in the KV cache: the
 // position the next token of the sequence takes.
-func (c *Context) NPast() int {
+func (c *Session) NPast() int {
 	ptr := c.live()
 	if ptr == nil {
 		return 0
@@ -291,7 +295,7 @@ func (c *Context) NPast() int {
 }
 
 // ClearKV empties the KV cache, starting a fresh sequence.
-func (c *Context) ClearKV() {
+func (c *Session) ClearKV() {
 	if ptr := c.live(); ptr != nil {
 		C.llama_memory_clear(C.llama_get_memory(ptr), true)
 		c.outputs = 0
@@ -300,7 +304,7 @@ func (c *Context) ClearKV() {
 
 // TruncateKV drops the positions from n on of sequence 0 from the KV cache,
 // keeping the first n.
-func (c *Context) TruncateKV(n int) error {
+func (c *Session) TruncateKV(n int) error {
 	ptr := c.live()
 	if ptr == nil {
 		return ErrClosed
@@ -313,7 +317,7 @@ func (c *Context) TruncateKV(n int) error {
 }
 
 // SetThreads changes the thread counts (0 keeps the current value).
-func (c *Context) SetThreads(threads, threadsBatch int) {
+func (c *Session) SetThreads(threads, threadsBatch int) {
 	ptr := c.live()
 	if ptr == nil {
 		return
@@ -335,7 +339,7 @@ func (c *Context) SetThreads(threads, threadsBatch int) {
 // context.DeadlineExceeded). The KV cache stays consistent: the ubatches
 // computed before the abort remain (NPast tells how far), the interrupted
 // one is removed. Callers can resume from NPast or ClearKV.
-func (c *Context) Decode(ctx context.Context, b *Batch) error {
+func (c *Session) Decode(ctx context.Context, b *Batch) error {
 	ptr := c.live()
 	switch {
 	case ptr == nil || b.freed:
@@ -401,7 +405,7 @@ func armAbort(ctx context.Context, flag *C.int) (disarm func()) {
 // A prompt that does not fit in the free positions fails with a
 // *PromptTooLongError before anything is computed. On cancellation (see
 // Decode) the pieces and ubatches completed stay in the KV cache.
-func (c *Context) Prefill(ctx context.Context, tokens []Token, progress func(done, total int)) error {
+func (c *Session) Prefill(ctx context.Context, tokens []Token, progress func(done, total int)) error {
 	if c.live() == nil {
 		return ErrClosed
 	}
@@ -433,7 +437,7 @@ func (c *Context) Prefill(ctx context.Context, tokens []Token, progress func(don
 // output of the last Decode, counting only tokens whose logits were
 // requested; negative i counts from the end (-1 is the last). It returns nil
 // when there is no such output. Sampler.Sample takes i the same way.
-func (c *Context) Logits(i int) []float32 {
+func (c *Session) Logits(i int) []float32 {
 	row, ok := c.outputRow(i)
 	if !ok {
 		return nil
@@ -452,7 +456,7 @@ func (c *Context) Logits(i int) []float32 {
 // so the output index is passed as a negative one, which means the i-th
 // output whichever batch positions asked for logits. ok is false when there
 // is no such output (or the context is freed).
-func (c *Context) outputRow(i int) (idx C.int32_t, ok bool) {
+func (c *Session) outputRow(i int) (idx C.int32_t, ok bool) {
 	if !c.validOutput(i) {
 		return 0, false
 	}
@@ -462,6 +466,6 @@ func (c *Context) outputRow(i int) (idx C.int32_t, ok bool) {
 	return C.int32_t(i), true
 }
 
-func (c *Context) validOutput(i int) bool {
+func (c *Session) validOutput(i int) bool {
 	return c.live() != nil && i < c.outputs && i >= -c.outputs
 }

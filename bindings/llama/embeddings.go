@@ -80,7 +80,7 @@ func applyExtraContextParams(cp *C.struct_llama_context_params, p ContextParams)
 // mix with a sequence being generated. The tokens must fit in one n_batch
 // decode, and with mean, CLS or rank pooling in one n_ubatch, since
 // llama.cpp pools per ubatch.
-func (c *Context) Embeddings(ctx context.Context, tokens []Token, norm int) ([]float32, error) {
+func (c *Session) Embeddings(ctx context.Context, tokens []Token, norm int) ([]float32, error) {
 	ptr := c.live()
 	if ptr == nil {
 		return nil, ErrClosed

@@ -30,7 +30,7 @@ var (
 	// ErrQuokaUnavailable: QUOKA was requested with settings it cannot work
 	// with (flash attention off).
 	ErrQuokaUnavailable = errors.New("QUOKA sparse attention is not available with these settings")
-	// ErrClosed: the Model, Context, Batch or Sampler was already freed.
+	// ErrClosed: the Model, Session, Batch or Sampler was already freed.
 	ErrClosed = errors.New("llama: use of freed object")
 )
 

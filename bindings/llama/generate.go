@@ -38,7 +38,7 @@ type GenerateOptions struct {
 // Generate continues the sequence in the KV cache with prompt and generates
 // a completion: it tokenizes the prompt (adding BOS when the KV cache is
 // empty) and calls GenerateTokens.
-func (c *Context) Generate(ctx context.Context, prompt string, opts GenerateOptions) (string, Timings, error) {
+func (c *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions) (string, Timings, error) {
 	if c.live() == nil {
 		return "", c.newTimings(), ErrClosed
 	}
@@ -62,7 +62,7 @@ func (c *Context) Generate(ctx context.Context, prompt string, opts GenerateOpti
 // text was returned, except when generation ended on a stop word, a false
 // OnToken, a full context or an error: call ClearKV (or TruncateKV) before
 // reusing it for a conversation then.
-func (c *Context) GenerateTokens(ctx context.Context, tokens []Token, opts GenerateOptions) (string, Timings, error) {
+func (c *Session) GenerateTokens(ctx context.Context, tokens []Token, opts GenerateOptions) (string, Timings, error) {
 	t := c.newTimings()
 	if c.live() == nil {
 		return "", t, ErrClosed
@@ -142,7 +142,7 @@ func (c *Context) GenerateTokens(ctx context.Context, tokens []Token, opts Gener
 	return out.text(), t, nil
 }
 
-func (c *Context) newTimings() Timings {
+func (c *Session) newTimings() Timings {
 	return Timings{NUBatch: c.params.NUBatch, NCtx: c.params.NCtx, Quoka: c.params.Quoka}
 }
 

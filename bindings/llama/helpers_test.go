@@ -35,7 +35,7 @@ func loadStories(t testing.TB) *Model {
 	return m
 }
 
-func newTestContext(t testing.TB, m *Model, p ContextParams) *Context {
+func newTestContext(t testing.TB, m *Model, p ContextParams) *Session {
 	t.Helper()
 	if p.Threads == 0 {
 		p.Threads = 1

@@ -17,7 +17,7 @@ type LLama struct {
 	mu            sync.Mutex
 	opts          ModelOptions
 	model         *Model
-	ctx           *Context
+	ctx           *Session
 	lora          *C.struct_llama_adapter_lora
 	tokenCallback func(token string) bool
 	timings       Timings
@@ -73,10 +73,10 @@ func (l *LLama) Free() {
 // Model is the underlying model.
 func (l *LLama) Model() *Model { return l.model }
 
-// Context is the underlying context. Calls on it must not overlap Predict.
-// A Predict with a RoPE setting different from the context's replaces it:
-// call Context again afterwards.
-func (l *LLama) Context() *Context { return l.ctx }
+// Session is the underlying llama.cpp context. Calls on it must not overlap
+// Predict. A Predict with a RoPE setting different from the context's
+// replaces it: call Session again afterwards.
+func (l *LLama) Session() *Session { return l.ctx }
 
 // SetTokenCallback streams the output of later Predict calls to fn
 // (returning false stops generation); nil turns streaming off.

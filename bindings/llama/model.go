@@ -62,7 +62,7 @@ type Model struct {
 }
 
 // modelRef owns the C model. The Model holds one reference and every live
-// Context one more, so llama_model_free runs only after the last of them is
+// Session one more, so llama_model_free runs only after the last of them is
 // freed, whatever order Free (or the runtime's cleanups) come in.
 type modelRef struct {
 	ptr   *C.struct_llama_model

@@ -163,13 +163,13 @@ func CheckQuoka(q QuokaOptions) error {
 // example flash attention "auto" resolved to off on this backend, or a
 // non-unified KV cache with several sequences); llama.cpp then logs the
 // reason once and attention stays dense.
-func (c *Context) QuokaActive() bool {
+func (c *Session) QuokaActive() bool {
 	return bool(C.llama_quoka_enabled(c.live()))
 }
 
 // QuokaUbatches is the number of ubatches computed with QUOKA sparse
 // attention (in at least one layer) since the context was created: the proof
 // that QUOKA engaged.
-func (c *Context) QuokaUbatches() int {
+func (c *Session) QuokaUbatches() int {
 	return int(C.llama_perf_context(c.live()).n_quoka)
 }

@@ -23,7 +23,7 @@ func argmax(logits []float32) Token {
 
 // TestSampleAndLogitsAgreeOnIndex decodes a batch that wants logits at some
 // positions only, and checks that Sampler.Sample(c, i) samples the very row
-// that Context.Logits(i) returns, for every output index i, from the start
+// that Session.Logits(i) returns, for every output index i, from the start
 // and from the end.
 func TestSampleAndLogitsAgreeOnIndex(t *testing.T) {
 	m := loadStories(t)

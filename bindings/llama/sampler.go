@@ -106,10 +106,10 @@ func (s *Sampler) Free() {
 
 // Sample picks a token from the logits of the i-th output of c's last
 // Decode and accepts it into the chain's state. i means what it means for
-// Context.Logits: outputs are counted among the tokens whose logits were
+// Session.Logits: outputs are counted among the tokens whose logits were
 // requested, not by batch position, and negative i counts from the end (-1
 // is the last).
-func (s *Sampler) Sample(c *Context, i int) (Token, error) {
+func (s *Sampler) Sample(c *Session, i int) (Token, error) {
 	if s.ptr == nil || c.live() == nil {
 		return 0, ErrClosed
 	}

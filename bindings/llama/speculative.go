@@ -106,7 +106,7 @@ func (l *LLama) LastSpeculation() SpeculationStats {
 
 // speculation is the state of one SpeculativeSampling.
 type speculation struct {
-	tgt, dft     *Context
+	tgt, dft     *Session
 	smpl, greedy *Sampler
 	nDraft       int
 	maxTokens    int

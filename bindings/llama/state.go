@@ -15,7 +15,7 @@ import (
 // SaveState writes the context's KV cache with tokens, the token sequence
 // it holds, to a llama.cpp session file at path (llama_state_save_file).
 // llama.cpp's state holds the KV cache only, not the last logits.
-func (c *Context) SaveState(path string, tokens []Token) error {
+func (c *Session) SaveState(path string, tokens []Token) error {
 	ptr := c.live()
 	if ptr == nil {
 		return ErrClosed
@@ -39,7 +39,7 @@ func (c *Context) SaveState(path string, tokens []Token) error {
 // file must come from a context of the same model with room for its tokens.
 // No logits come with it: decode (at least) the last token again, e.g.
 // TruncateKV(len(tokens)-1) then GenerateTokens(tokens[len(tokens)-1:]).
-func (c *Context) LoadState(path string) ([]Token, error) {
+func (c *Session) LoadState(path string) ([]Token, error) {
 	ptr := c.live()
 	if ptr == nil {
 		return nil, ErrClosed

@@ -73,7 +73,7 @@ func (m *Model) IsEOG(t Token) bool {
 }
 
 // Tokenize is Model.Tokenize with the context's model.
-func (c *Context) Tokenize(text string, addSpecial, parseSpecial bool) ([]Token, error) {
+func (c *Session) Tokenize(text string, addSpecial, parseSpecial bool) ([]Token, error) {
 	if c.live() == nil {
 		return nil, ErrClosed
 	}
@@ -81,7 +81,7 @@ func (c *Context) Tokenize(text string, addSpecial, parseSpecial bool) ([]Token,
 }
 
 // TokenToPiece is Model.TokenToPiece with the context's model.
-func (c *Context) TokenToPiece(t Token) string {
+func (c *Session) TokenToPiece(t Token) string {
 	if c.live() == nil {
 		return ""
 	}
@@ -89,7 +89,7 @@ func (c *Context) TokenToPiece(t Token) string {
 }
 
 // Detokenize is Model.Detokenize with the context's model.
-func (c *Context) Detokenize(tokens []Token) string {
+func (c *Session) Detokenize(tokens []Token) string {
 	if c.live() == nil {
 		return ""
 	}

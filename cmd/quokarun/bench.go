@@ -55,7 +55,7 @@ type benchSetting struct {
 	label string
 	quoka llama.QuokaOptions
 	seqs  int
-	ctx   *llama.Context
+	ctx   *llama.Session
 }
 
 func parseIntList(s, flag string) ([]int, error) {
@@ -237,7 +237,7 @@ func benchErr(ctx context.Context, c *cli.Context, err error) error {
 
 // ttft prefills prompt from an empty cache and samples the first token greedily; it returns the time
 // to first token and the prefill time.
-func ttft(ctx context.Context, lc *llama.Context, prompt []llama.Token) (time.Duration, time.Duration, error) {
+func ttft(ctx context.Context, lc *llama.Session, prompt []llama.Token) (time.Duration, time.Duration, error) {
 	lc.ClearKV()
 	s, err := llama.NewSampler(llama.SamplerParams{})
 	if err != nil {
@@ -259,7 +259,7 @@ func ttft(ctx context.Context, lc *llama.Context, prompt []llama.Token) (time.Du
 // holds the next n_ubatch/n tokens of every sequence (sequence i's prompt is the prompt rotated by
 // i tokens after the first, so that the sequences differ); it returns the time until every
 // sequence has its first token, and the prefill time.
-func ttftN(ctx context.Context, lc *llama.Context, prompt []llama.Token, n int) (time.Duration, time.Duration, error) {
+func ttftN(ctx context.Context, lc *llama.Session, prompt []llama.Token, n int) (time.Duration, time.Duration, error) {
 	if n <= 1 {
 		return ttft(ctx, lc, prompt)
 	}

@@ -119,7 +119,7 @@ func chatAction(c *cli.Context) error {
 // chatSession keeps a conversation in a context's KV cache.
 type chatSession struct {
 	model   *llama.Model
-	ctx     *llama.Context
+	ctx     *llama.Session
 	gen     llama.GenerateOptions
 	stdout  io.Writer
 	stderr  io.Writer

@@ -197,7 +197,7 @@ func evalKLDAction(c *cli.Context) error {
 // kldWindow prefills one window (through b, a batch of at least its length) from empty caches in
 // both contexts, with the logits of every position >= from, then pools the positions into the
 // accumulators one at a time: only one position's logits per context are copied out at once.
-func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win []llama.Token, from int,
+func kldWindow(ctx context.Context, ld, lq *llama.Session, b *llama.Batch, win []llama.Token, from int,
 	acc ...*evalstats.KLD) error {
 	b.Clear()
 	for p, t := range win {
@@ -205,7 +205,7 @@ func kldWindow(ctx context.Context, ld, lq *llama.Context, b *llama.Batch, win [
 			return err
 		}
 	}
-	for _, lc := range []*llama.Context{ld, lq} {
+	for _, lc := range []*llama.Session{ld, lq} {
 		lc.ClearKV()
 		if err := lc.Decode(ctx, b); err != nil {
 			return err

@@ -27,7 +27,7 @@ type evalCase struct {
 type evalRunner struct {
 	model       *llama.Model
 	settings    []evalSetting
-	contexts    []*llama.Context
+	contexts    []*llama.Session
 	chat        bool
 	checkSparse bool
 	done        map[string]evalrun.Record
@@ -168,7 +168,7 @@ func (r *evalRunner) run(ctx context.Context, c *cli.Context, what string, cases
 }
 
 // one runs one case in one context: prefill from an empty cache, greedy answer.
-func (r *evalRunner) one(ctx context.Context, lc *llama.Context, s evalSetting, ec evalCase, toks []llama.Token) (evalrun.Record, error) {
+func (r *evalRunner) one(ctx context.Context, lc *llama.Session, s evalSetting, ec evalCase, toks []llama.Token) (evalrun.Record, error) {
 	lc.ClearKV()
 	lc.Captured() // forget earlier captures
 	out, tm, err := lc.GenerateTokens(ctx, toks, llama.GenerateOptions{MaxTokens: ec.maxTokens})

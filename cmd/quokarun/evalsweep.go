@@ -175,7 +175,7 @@ func sweepKLD(ctx context.Context, c *cli.Context, r *evalRunner, text string, n
 	if w < 1 {
 		return fmt.Errorf("text has %d tokens, fewer than one window of %d", len(toks), n)
 	}
-	denseCtx := map[int]*llama.Context{}
+	denseCtx := map[int]*llama.Session{}
 	for i, s := range r.settings {
 		if s.Name == "dense" {
 			denseCtx[s.UBatch] = r.contexts[i]

@@ -157,7 +157,7 @@ func loadModel(ctx context.Context, c *cli.Context, path string, stderr io.Write
 	return m, err
 }
 
-func printSetup(w io.Writer, m *llama.Model, lc *llama.Context) {
+func printSetup(w io.Writer, m *llama.Model, lc *llama.Session) {
 	p := lc.Params()
 	fmt.Fprintf(w, "model:   %s (%s, %d layers, %d/%d heads, %d params)\n",
 		filepath.Base(m.Path()), m.Desc(), m.NLayer(), m.NHead(), m.NHeadKV(), m.NParams())

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Evidence for the quoka+ options (README "quoka+"): on every model in ../shared/models (or the
+# models given as arguments), the fidelity (eval kld over the same positions, eval niah on the
+# same cases) and the TTFT cost (bench, same run) of
+#   - the paper's QUOKA at -ub 512 and at -ub 128 (B_CP = the ubatch),
+#   - --quoka-chunk 128 at -ub 512 (sub-chunks: the selection of -ub 128, the ubatch of 512),
+#   - N_Q 64 at -ub 512 (more scoring queries).
+#
+#   scripts/eval-quokaplus.sh [MODEL.gguf ...]        results in results/quokaplus/
+#
+#   QP_PARTS     which parts: "kld niah bench" (default all three)
+#   QP_THREADS   threads (default 2)
+#   QP_BUDGET    B_SA for kld and bench (default 256); QP_NIAH_BUDGET for niah (default 64)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="$ROOT/bin/quokarun"
+SHARED="${QUOKA_SHARED:-$ROOT/../shared}"
+OUT="$ROOT/results/quokaplus"
+PARTS="${QP_PARTS:-kld niah bench}"
+T="${QP_THREADS:-2}"
+B="${QP_BUDGET:-256}"
+NB="${QP_NIAH_BUDGET:-64}"
+TEXT="$SHARED/data/tinystories-kld.txt"
+mkdir -p "$OUT"
+[ -x "$BIN" ] || { echo "build first: make build" >&2; exit 1; }
+
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=("$SHARED"/models/*.gguf)
+
+# the context a model is evaluated at: its training context, at most 8192 and at least 2048
+ctx_of() {
+    local n
+    n="$("$BIN" info -m "$1" 2>/dev/null | sed -n 's/^Context length:[^0-9]*\([0-9][0-9]*\).*/\1/p' | head -n1)"
+    n="${n:-2048}"
+    [ "$n" -gt 8192 ] && n=8192
+    [ "$n" -lt 2048 ] && n=2048
+    echo "$n"
+}
+
+for m in "${models[@]}"; do
+    name="$(basename "$m" .gguf)"
+    n="$(ctx_of "$m")"
+    echo "== $name (window $n)" >&2
+    if [[ " $PARTS " == *" kld "* ]]; then
+        for s in "512 0 16" "512 128 16" "512 64 16" "128 0 16" "512 0 64"; do
+            read -r ub ch nq <<<"$s"
+            [ -s "$OUT/kld-$name-ub$ub-c$ch-nq$nq.json" ] && continue # done before
+            "$BIN" eval kld -m "$m" -f "$TEXT" -c "$n" --chunks 4 --from 512 -ub "$ub" -t "$T" \
+                --quoka-budget "$B" --quoka-queries "$nq" --quoka-chunk "$ch" --json \
+                > "$OUT/kld-$name-ub$ub-c$ch-nq$nq.json"
+        done
+    fi
+    if [[ " $PARTS " == *" niah "* ]] && [[ "$name" == passkey* ]]; then
+        lengths="2k,4k"
+        [ "$n" -ge 8192 ] && lengths="4k,8176" # 8176 + the answer fits the 8192 context
+        common=(-m "$m" -L "$lengths" --depths 0,25,50,75,100 --trials 4 --quoka-budget "$NB" -t "$T")
+        [ -s "$OUT/niah-$name-ub512.json" ] ||
+        "$BIN" eval niah "${common[@]}" -ub 512 --quoka-chunk 0,128 --results "$OUT/niah-$name-ub512.jsonl" -o json \
+            > "$OUT/niah-$name-ub512.json"
+        [ -s "$OUT/niah-$name-ub128.json" ] ||
+        "$BIN" eval niah "${common[@]}" -ub 128 --no-dense --results "$OUT/niah-$name-ub128.jsonl" -o json \
+            > "$OUT/niah-$name-ub128.json"
+    fi
+    if [[ " $PARTS " == *" bench "* ]]; then
+        lengths="2048,4096"
+        [ "$n" -ge 8192 ] && lengths="4096,8192"
+        "$BIN" bench -m "$m" -p "$lengths" -r 3 -ub 512 -t "$T" --budgets "$B" --quoka-chunk 0,128 -o json \
+            > "$OUT/bench-$name.json" 2> "$OUT/bench-$name.err"
+    fi
+done
+echo "results in $OUT" >&2
