@@ -4,6 +4,7 @@
 # same cases) and the TTFT cost (bench, same run) of
 #   - the paper's QUOKA at -ub 512 and at -ub 128 (B_CP = the ubatch),
 #   - --quoka-chunk 128 at -ub 512 (sub-chunks: the selection of -ub 128, the ubatch of 512),
+#   - --quoka-chunk 128 with N_Q 4 at -ub 512 (sub-chunks at the scoring cost of one selection),
 #   - N_Q 64 at -ub 512 (more scoring queries).
 #
 #   scripts/eval-quokaplus.sh [MODEL.gguf ...]        results in results/quokaplus/
@@ -42,7 +43,7 @@ for m in "${models[@]}"; do
     n="$(ctx_of "$m")"
     echo "== $name (window $n)" >&2
     if [[ " $PARTS " == *" kld "* ]]; then
-        for s in "512 0 16" "512 128 16" "512 64 16" "128 0 16" "512 0 64"; do
+        for s in "512 0 16" "512 128 16" "512 64 16" "512 128 4" "128 0 16" "512 0 64"; do
             read -r ub ch nq <<<"$s"
             [ -s "$OUT/kld-$name-ub$ub-c$ch-nq$nq.json" ] && continue # done before
             "$BIN" eval kld -m "$m" -f "$TEXT" -c "$n" --chunks 4 --from 512 -ub "$ub" -t "$T" \
@@ -51,8 +52,7 @@ for m in "${models[@]}"; do
         done
     fi
     if [[ " $PARTS " == *" niah "* ]] && [[ "$name" == passkey* ]]; then
-        lengths="2k,4k"
-        [ "$n" -ge 8192 ] && lengths="4k,8176" # 8176 + the answer fits the 8192 context
+        lengths="$((n/2)),$((n-16))" # the answer fits the context
         common=(-m "$m" -L "$lengths" --depths 0,25,50,75,100 --trials 4 --quoka-budget "$NB" -t "$T")
         [ -s "$OUT/niah-$name-ub512.json" ] ||
         "$BIN" eval niah "${common[@]}" -ub 512 --quoka-chunk 0,128 --results "$OUT/niah-$name-ub512.jsonl" -o json \

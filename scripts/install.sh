@@ -27,7 +27,8 @@ for b in rpc cuda; do
     if [ -n "$f" ]; then
         install -m 0644 "$f" "$libdir/"
         libs+=("ggml-$b")
-        [ "$b" = cuda ] && extra=" -L${CUDA_HOME:-/usr/local/cuda}/lib64 -lcudart_static -lcublas_static -lcublasLt_static -lculibos -ldl -lrt"
+        # the CUDA runtime and cuBLAS static, the driver (libcuda, for ggml-cuda's virtual memory pool) shared
+        [ "$b" = cuda ] && extra=" -L${CUDA_HOME:-/usr/local/cuda}/lib64 -lcudart_static -lcublas_static -lcublasLt_static -lculibos -lcuda -ldl -lrt"
     fi
 done
 libs+=(ggml-base)

@@ -30,6 +30,12 @@ func TestInstalledBindings(t *testing.T) {
 	prefix := filepath.Join(t.TempDir(), "prefix")
 	install := exec.Command(filepath.Join(root, "scripts", "install.sh"), prefix)
 	install.Dir = root
+	// QUOKA_INSTALL_BUILD_DIR: install another build instead of build/llama-build, e.g. the CUDA
+	// one of scripts/cuda-link-check.sh (its libggml-cuda.a must then link into the program)
+	buildDir := os.Getenv("QUOKA_INSTALL_BUILD_DIR")
+	if buildDir != "" {
+		install.Env = append(os.Environ(), "LLAMA_BUILD_DIR="+buildDir)
+	}
 	out, err := install.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	for _, f := range []string{"lib/libllama.a", "lib/libggml-base.a", "include/quoka-llama/llama.h", "lib/pkgconfig/quoka-llama.pc"} {
@@ -94,6 +100,16 @@ func main() {
 
 	out2, err = goIn(dir, env, "build", "-tags", "quoka_pkgconfig", "-o", bin, ".")
 	require.NoError(t, err, "%s", out2)
+	if _, err := os.Stat(filepath.Join(prefix, "lib", "libggml-cuda.a")); err == nil {
+		// a CUDA build: the backend is linked in and registers itself (no GPU here: no devices,
+		// so the run below is the CPU's)
+		nm, err := goIn(dir, env, "tool", "nm", bin)
+		require.NoError(t, err)
+		assert.Contains(t, nm, "ggml_backend_cuda_reg")
+		assert.Contains(t, nm, "ggml_cuda_op_quoka_select")
+	} else {
+		require.Empty(t, buildDir, "%s has no libggml-cuda.a", buildDir)
+	}
 	stdout, _ := run(t, "", bin, model)
 	assert.Equal(t, golden[:len(", there was a little girl named Lily. She loved to play")], stdout[:min(len(stdout), 55)])
 }
