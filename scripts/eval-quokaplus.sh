@@ -10,7 +10,7 @@
 #   scripts/eval-quokaplus.sh [MODEL.gguf ...]        results in results/quokaplus/
 #
 #   QP_PARTS     which parts: "kld niah bench" (default all three)
-#   QP_THREADS   threads (default 2)
+#   QP_THREADS   threads (default 2); QP_REPS bench repetitions (default 8, interleaved)
 #   QP_BUDGET    B_SA for kld and bench (default 256); QP_NIAH_BUDGET for niah (default 64)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,7 +64,7 @@ for m in "${models[@]}"; do
     if [[ " $PARTS " == *" bench "* ]]; then
         lengths="2048,4096"
         [ "$n" -ge 8192 ] && lengths="4096,8192"
-        "$BIN" bench -m "$m" -p "$lengths" -r 3 -ub 512 -t "$T" --budgets "$B" --quoka-chunk 0,128 -o json \
+        "$BIN" bench -m "$m" -p "$lengths" -r "${QP_REPS:-8}" -ub 512 -t "$T" --budgets "$B" --quoka-chunk 0,128 -o json \
             > "$OUT/bench-$name.json" 2> "$OUT/bench-$name.err"
     fi
 done

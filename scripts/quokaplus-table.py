@@ -57,9 +57,9 @@ if niah:
 
 bench = sorted(glob.glob(os.path.join(d, "bench-*.json")))
 if bench:
-    print("\nTTFT (quokarun bench, ub 512, mean of 3; ratio = chunk 128 TTFT / plain QUOKA TTFT, same run):\n")
-    print("| model | prompt | dense ms | QUOKA ms | chunk 128 ms | chunk 128 / QUOKA |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\nTTFT (quokarun bench, ub 512, mean over interleaved repetitions; ratio = chunk 128 TTFT / plain QUOKA TTFT, same run, ± its standard error):\n")
+    print("| model | prompt | reps | dense ms | QUOKA ms | chunk 128 ms | chunk 128 / QUOKA |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for f in bench:
         if os.path.getsize(f) == 0:
             continue
@@ -68,10 +68,15 @@ if bench:
         rows = rows.get("results", rows) if isinstance(rows, dict) else rows
         by = collections.defaultdict(dict)
         for r in rows:
-            by[r["n_prompt"]][r["quoka"]] = r["ttft_ms"]
+            by[r["n_prompt"]][r["quoka"]] = r
         for n, v in sorted(by.items()):
             q = [k for k in v if k != "off" and "/c" not in k]
             c = [k for k in v if "/c128" in k]
             if not q or not c:
                 continue
-            print(f"| {m} | {n} | {v.get('off', 0):.1f} | {v[q[0]]:.1f} | {v[c[0]]:.1f} | {v[c[0]]/v[q[0]]:.3f} |")
+            a, b = v[q[0]], v[c[0]]
+            reps = len(a["runs"])
+            ratio = b["ttft_ms"] / a["ttft_ms"]
+            se = ratio * ((a["ttft_ms_stddev"] / a["ttft_ms"]) ** 2 / reps + (b["ttft_ms_stddev"] / b["ttft_ms"]) ** 2 / reps) ** 0.5
+            dense = v["off"]["ttft_ms"] if "off" in v else 0
+            print(f"| {m} | {n} | {reps} | {dense:.1f} | {a['ttft_ms']:.1f} | {b['ttft_ms']:.1f} | {ratio:.3f} ± {se:.3f} |")
