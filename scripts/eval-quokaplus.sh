@@ -5,7 +5,8 @@
 #   - the paper's QUOKA at -ub 512 and at -ub 128 (B_CP = the ubatch),
 #   - --quoka-chunk 128 at -ub 512 (sub-chunks: the selection of -ub 128, the ubatch of 512),
 #   - --quoka-chunk 128 with N_Q 4 at -ub 512 (sub-chunks at the scoring cost of one selection),
-#   - N_Q 64 at -ub 512 (more scoring queries).
+#   - N_Q 64 at -ub 512 (more scoring queries),
+#   - --quoka-sink 1 and 4 at -ub 512 (attention sinks: the first positions always kept, within B_SA).
 #
 #   scripts/eval-quokaplus.sh [MODEL.gguf ...]        results in results/quokaplus/
 #
@@ -43,12 +44,13 @@ for m in "${models[@]}"; do
     n="$(ctx_of "$m")"
     echo "== $name (window $n)" >&2
     if [[ " $PARTS " == *" kld "* ]]; then
-        for s in "512 0 16" "512 128 16" "512 64 16" "512 128 4" "128 0 16" "512 0 64"; do
-            read -r ub ch nq <<<"$s"
-            [ -s "$OUT/kld-$name-ub$ub-c$ch-nq$nq.json" ] && continue # done before
+        for s in "512 0 16 0" "512 128 16 0" "512 64 16 0" "512 128 4 0" "128 0 16 0" "512 0 64 0" "512 0 16 1" "512 0 16 4"; do
+            read -r ub ch nq sk <<<"$s"
+            f="$OUT/kld-$name-ub$ub-c$ch-nq$nq.json"
+            [ "$sk" = 0 ] || f="$OUT/kld-$name-ub$ub-c$ch-nq$nq-s$sk.json"
+            [ -s "$f" ] && continue # done before
             "$BIN" eval kld -m "$m" -f "$TEXT" -c "$n" --chunks 4 --from 512 -ub "$ub" -t "$T" \
-                --quoka-budget "$B" --quoka-queries "$nq" --quoka-chunk "$ch" --json \
-                > "$OUT/kld-$name-ub$ub-c$ch-nq$nq.json"
+                --quoka-budget "$B" --quoka-queries "$nq" --quoka-chunk "$ch" --quoka-sink "$sk" --json > "$f"
         done
     fi
     if [[ " $PARTS " == *" niah "* ]] && [[ "$name" == passkey* ]]; then
@@ -57,6 +59,9 @@ for m in "${models[@]}"; do
         [ -s "$OUT/niah-$name-ub512.json" ] ||
         "$BIN" eval niah "${common[@]}" -ub 512 --quoka-chunk 0,128 --results "$OUT/niah-$name-ub512.jsonl" -o json \
             > "$OUT/niah-$name-ub512.json"
+        [ -s "$OUT/niah-$name-ub512-s4.json" ] ||
+        "$BIN" eval niah "${common[@]}" -ub 512 --quoka-sink 4 --no-dense --results "$OUT/niah-$name-ub512-s4.jsonl" -o json \
+            > "$OUT/niah-$name-ub512-s4.json"
         [ -s "$OUT/niah-$name-ub128.json" ] ||
         "$BIN" eval niah "${common[@]}" -ub 128 --no-dense --results "$OUT/niah-$name-ub128.jsonl" -o json \
             > "$OUT/niah-$name-ub128.json"
@@ -64,7 +69,7 @@ for m in "${models[@]}"; do
     if [[ " $PARTS " == *" bench "* ]]; then
         lengths="2048,4096"
         [ "$n" -ge 8192 ] && lengths="4096,8192"
-        "$BIN" bench -m "$m" -p "$lengths" -r "${QP_REPS:-8}" -ub 512 -t "$T" --budgets "$B" --quoka-chunk 0,128 -o json \
+        "$BIN" bench -m "$m" -p "$lengths" -r "${QP_REPS:-8}" -ub 512 -t "$T" --budgets "$B" --quoka-chunk 0,128 --quoka-sink 0,4 -o json \
             > "$OUT/bench-$name.json" 2> "$OUT/bench-$name.err"
     fi
 done

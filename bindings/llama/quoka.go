@@ -48,6 +48,10 @@ type QuokaOptions struct {
 	// so the matrix multiplications, stay large. 0 (the default) selects
 	// once per sequence and ubatch, as the paper does with B_CP = n_ubatch.
 	Chunk int
+	// Sink keeps the keys of each sequence's first Sink positions whatever
+	// their score (attention sinks, quoka+, not in the paper); they take
+	// Budget slots. 0 (the default) keeps only what the scores choose.
+	Sink int
 }
 
 // DefaultBudget is the default B_SA, the paper's 1024 keys per KV head.
@@ -84,6 +88,9 @@ func (q QuokaOptions) Validate() error {
 	if q.Chunk < 0 {
 		errs = append(errs, fmt.Errorf("chunk %d is negative", q.Chunk))
 	}
+	if q.Sink < 0 {
+		errs = append(errs, fmt.Errorf("sink %d is negative", q.Sink))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid QUOKA options: %w", err)
 	}
@@ -102,6 +109,9 @@ func (q QuokaOptions) String() string {
 	s := fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV)
 	if q.Chunk > 0 {
 		s += fmt.Sprintf(" chunk=%d", q.Chunk)
+	}
+	if q.Sink > 0 {
+		s += fmt.Sprintf(" sink=%d", q.Sink)
 	}
 	if q.Decode {
 		s += " decode"
@@ -143,6 +153,7 @@ func applyQuoka(p *C.struct_llama_context_params, q QuokaOptions) error {
 	p.quoka_decode = C.bool(q.Decode)
 	p.quoka_force = C.bool(q.Force)
 	p.quoka_chunk = C.int32_t(q.Chunk)
+	p.quoka_sink = C.int32_t(q.Sink)
 	p.quoka_mode = 0
 	if q.Invert {
 		p.quoka_mode = C.GGML_QUOKA_MODE_MIN

@@ -27,10 +27,13 @@ type chunkRun struct {
 }
 
 func chunkPrefill(t *testing.T, m *Model, seqs [][]Token, ub, chunk int) chunkRun {
+	return quokaPrefill(t, m, seqs, ub, QuokaOptions{Enabled: true, Budget: chBudget, Queries: 16, Chunk: chunk})
+}
+
+func quokaPrefill(t *testing.T, m *Model, seqs [][]Token, ub int, q QuokaOptions) chunkRun {
 	S := len(seqs)
 	p := ContextParams{NCtx: 1024 * S, NBatch: S * ub, NUBatch: S * ub, Threads: 2,
-		FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"},
-		Quoka: QuokaOptions{Enabled: true, Budget: chBudget, Queries: 16, Chunk: chunk}}
+		FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"}, Quoka: q}
 	if S > 1 {
 		p.Sequences, p.KVUnified = S, true
 	}
@@ -138,6 +141,53 @@ func TestQuokaChunk(t *testing.T) {
 					}
 					assert.Equal(t, want.group(k, g, h), pos, "ubatch %d head %d: sequence %d sub-chunk %d", k, h, s, g)
 				}
+			}
+		}
+	}
+}
+
+// TestQuokaSink: with Sink n every group keeps the cells of its sequence's first n positions
+// (within its B_SA slots), which the scores alone do not always keep; with several sequences
+// each group keeps its own sequence's.
+func TestQuokaSink(t *testing.T) {
+	m := loadStories(t)
+	toks := storyTokens(t, m, 2*chLen)
+	const ub = 128
+	opts := func(sink int) QuokaOptions {
+		return QuokaOptions{Enabled: true, Budget: chBudget, Queries: 16, Sink: sink}
+	}
+	has := func(cells []int32, c int32) bool {
+		for _, x := range cells {
+			if x == c {
+				return true
+			}
+		}
+		return false
+	}
+	plain := quokaPrefill(t, m, [][]Token{toks[:chLen]}, ub, opts(0))
+	sink := quokaPrefill(t, m, [][]Token{toks[:chLen]}, ub, opts(2))
+	require.Equal(t, chLen/ub-1, sink.sparse)
+	missing := 0
+	for k := 1; k < chLen/ub; k++ {
+		require.Equal(t, chBudget+ub, sink.slots[k], "the sinks take B_SA slots")
+		for h := 0; h < sink.heads; h++ {
+			for _, c := range []int32{0, 1} {
+				assert.True(t, has(sink.group(k, 0, h), c), "ubatch %d head %d: sink cell %d", k, h, c)
+				if !has(plain.group(k, 0, h), c) {
+					missing++
+				}
+			}
+		}
+	}
+	assert.Positive(t, missing, "without sinks the scores alone drop some of the first cells (else this test shows nothing)")
+
+	// two sequences: sequence s's first cell is s*ub (ubatch 0 holds ub tokens of each)
+	two := quokaPrefill(t, m, [][]Token{toks[:chLen], toks[chLen:]}, ub, opts(1))
+	for k := 1; k < chLen/ub; k++ {
+		for h := 0; h < two.heads; h++ {
+			for s := 0; s < 2; s++ {
+				assert.True(t, has(two.group(k, s, h), int32(s*ub)), "ubatch %d head %d: sequence %d's sink", k, h, s)
+				assert.False(t, has(two.group(k, s, h), int32((1-s)*ub)), "ubatch %d head %d: sequence %d kept the other's sink", k, h, s)
 			}
 		}
 	}

@@ -26,11 +26,12 @@ func benchCommand() *cli.Command {
 		&cli.StringFlag{Name: "plot", Usage: "also draw TTFT against prompt length into this PNG `FILE`"},
 		&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "build prompts from this text `FILE` (default: built-in text)"},
 		&cli.StringFlag{Name: "quoka-chunk", Value: "0", Usage: "quoka+ selection sub-chunks, comma-separated, each combined with each budget (0: one selection per ubatch)"},
+		&cli.StringFlag{Name: "quoka-sink", Value: "0", Usage: "quoka+ attention sinks (first positions always kept), comma-separated, each combined with each budget and sub-chunk"},
 		&cli.StringFlag{Name: "parallel", Aliases: []string{"np"}, Value: "1", Usage: "prompts prefilled together in one unified KV cache (as llama-server's slots), comma-separated: `N,...`"},
 	}
 	for _, f := range contextFlags() {
 		switch f.Names()[0] {
-		case "ctx-size", "quoka", "quoka-budget", "quoka-chunk", "verbose":
+		case "ctx-size", "quoka", "quoka-budget", "quoka-chunk", "quoka-sink", "verbose":
 			continue // the context fits the longest prompt; --budgets lists the QUOKA settings
 		}
 		flags = append(flags, f)
@@ -56,6 +57,19 @@ type benchSetting struct {
 	quoka llama.QuokaOptions
 	seqs  int
 	ctx   *llama.Session
+}
+
+// parseCountList parses "0,128" (counts, 0 allowed).
+func parseCountList(s, flag string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 {
+			return nil, usageErrorf("--%s: %q is not a count (0 or more)", flag, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func parseIntList(s, flag string) ([]int, error) {
@@ -100,13 +114,13 @@ func benchAction(c *cli.Context) error {
 		return usageErrorf("bench compares QUOKA with dense flash attention: use -fa on or auto")
 	}
 	cp.FlashAttn = llama.FlashAttnOn
-	var chunks []int
-	for _, f := range strings.Split(c.String("quoka-chunk"), ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 0 {
-			return usageErrorf("--quoka-chunk: %q is not a sub-chunk size (0 or more)", f)
-		}
-		chunks = append(chunks, n)
+	chunks, err := parseCountList(c.String("quoka-chunk"), "quoka-chunk")
+	if err != nil {
+		return err
+	}
+	sinks, err := parseCountList(c.String("quoka-sink"), "quoka-sink")
+	if err != nil {
+		return err
 	}
 	base := []*benchSetting{{label: "off"}}
 	for _, b := range strings.Split(c.String("budgets"), ",") {
@@ -116,16 +130,21 @@ func benchAction(c *cli.Context) error {
 			return usageErrorf("--budgets: %v", err)
 		}
 		for _, ch := range chunks {
-			q := cp.Quoka
-			q.Enabled, q.Budget, q.BudgetFraction, q.Chunk = true, n, frac, ch
-			if err := q.Validate(); err != nil {
-				return usageErrorf("--budgets: %v", err)
+			for _, sk := range sinks {
+				q := cp.Quoka
+				q.Enabled, q.Budget, q.BudgetFraction, q.Chunk, q.Sink = true, n, frac, ch, sk
+				if err := q.Validate(); err != nil {
+					return usageErrorf("--budgets: %v", err)
+				}
+				label := b
+				if ch > 0 {
+					label += fmt.Sprintf("/c%d", ch)
+				}
+				if sk > 0 {
+					label += fmt.Sprintf("/s%d", sk)
+				}
+				base = append(base, &benchSetting{label: label, quoka: q})
 			}
-			label := b
-			if ch > 0 {
-				label += fmt.Sprintf("/c%d", ch)
-			}
-			base = append(base, &benchSetting{label: label, quoka: q})
 		}
 	}
 	var settings []*benchSetting

@@ -95,13 +95,9 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 	if err != nil {
 		return nil, err
 	}
-	var chunks []int
-	for _, f := range strings.Split(c.String("quoka-chunk"), ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 0 {
-			return nil, usageErrorf("--quoka-chunk: %q is not a sub-chunk size (0 or more)", f)
-		}
-		chunks = append(chunks, n)
+	chunks, err := parseCountList(c.String("quoka-chunk"), "quoka-chunk")
+	if err != nil {
+		return nil, err
 	}
 	var budgets []string
 	if b := strings.TrimSpace(c.String("quoka-budget")); b != "" && b != "off" {
@@ -109,6 +105,9 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 	}
 	base := llama.DefaultQuokaOptions()
 	base.Decode = c.Bool("quoka-decode")
+	if base.Sink = c.Int("quoka-sink"); base.Sink < 0 {
+		return nil, usageErrorf("--quoka-sink %d: must not be negative", base.Sink)
+	}
 	if c.IsSet("quoka-min-kv") {
 		if base.MinKV = c.Int("quoka-min-kv"); base.MinKV < 0 {
 			return nil, usageErrorf("--quoka-min-kv %d: must not be negative", base.MinKV)
@@ -134,6 +133,9 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 					name := fmt.Sprintf("B_SA=%s N_Q=%d", strings.TrimSpace(b), nq)
 					if ch > 0 {
 						name += fmt.Sprintf(" chunk=%d", ch)
+					}
+					if q.Sink > 0 {
+						name += fmt.Sprintf(" sink=%d", q.Sink)
 					}
 					out = append(out, evalSetting{Setting: evalrun.Setting{Name: name, UBatch: ub}, quoka: q})
 				}

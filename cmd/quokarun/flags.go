@@ -43,6 +43,7 @@ func contextFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "quoka-decode", Usage: "also select keys for single-token steps (decode stays dense by default)"},
 		&cli.BoolFlag{Name: "quoka-force", Usage: "take the sparse path as soon as a chunk has a past, also when B_SA covers it (testing)"},
 		&cli.BoolFlag{Name: "quoka-invert", Usage: "keep the worst-scoring keys instead of the best (a negative control)"},
+		&cli.IntFlag{Name: "quoka-sink", Usage: "quoka+: keep the keys of each sequence's first `N` positions whatever their score (attention sinks, within B_SA)"},
 		&cli.IntFlag{Name: "quoka-chunk", Usage: "quoka+: select for sub-chunks of `N` queries of each ubatch, each with its own B_SA (0: once per ubatch, the paper's B_CP = n_ubatch)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print model, context and timing details to stderr"},
 	}
@@ -116,7 +117,7 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
 	q := llama.DefaultQuokaOptions()
 	q.Enabled = c.Bool("quoka") || c.IsSet("quoka-budget") || c.IsSet("quoka-queries") || c.IsSet("quoka-min-kv") ||
-		c.Bool("quoka-decode") || c.Bool("quoka-force") || c.Bool("quoka-invert") || c.IsSet("quoka-chunk")
+		c.Bool("quoka-decode") || c.Bool("quoka-force") || c.Bool("quoka-invert") || c.IsSet("quoka-chunk") || c.IsSet("quoka-sink")
 	q.Decode = c.Bool("quoka-decode")
 	q.Force = c.Bool("quoka-force")
 	q.Invert = c.Bool("quoka-invert")
@@ -140,6 +141,12 @@ func quokaOptions(c *cli.Context) (llama.QuokaOptions, error) {
 		q.MinKV = c.Int("quoka-min-kv")
 		if q.MinKV < 0 {
 			return q, usageErrorf("--quoka-min-kv %d: must not be negative", q.MinKV)
+		}
+	}
+	if c.IsSet("quoka-sink") {
+		q.Sink = c.Int("quoka-sink")
+		if q.Sink < 0 {
+			return q, usageErrorf("--quoka-sink %d: must not be negative", q.Sink)
 		}
 	}
 	if c.IsSet("quoka-chunk") {

@@ -74,6 +74,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka", "-fa", "off"}, "flash attention", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-budget", "150%"}, "--quoka-budget", 2},
 		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-chunk", "-1"}, "--quoka-chunk", 2},
+		{[]string{"run", "-m", "x.gguf", "-p", "a", "--quoka-sink", "-1"}, "--quoka-sink", 2},
 		{[]string{"bench", "-m", "x.gguf", "--quoka-chunk", "128,x"}, "--quoka-chunk", 2},
 		{[]string{"eval", "niah", "-m", "x.gguf", "--quoka-chunk", "-64"}, "--quoka-chunk", 2},
 		{[]string{"eval", "kld", "-m", "x.gguf", "-f", "t.txt", "-c", "512", "--from", "512"}, "--from", 2},
