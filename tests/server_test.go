@@ -389,12 +389,12 @@ func TestServer(t *testing.T) {
 			together[1].Choices[0].Text, alone[1].Choices[0].Text)
 	})
 
-	t.Run("separate streams stay dense", func(t *testing.T) {
-		// -np 2 without --kv-unified: one KV stream per slot, which QUOKA does not serve
+	t.Run("separate streams", func(t *testing.T) {
+		// -np 2 without --kv-unified: one KV stream per slot; a request alone in its stream is
+		// prefilled as quokarun prefills it
 		s := startLlamaServer(t, model, append(serverQuoka, "-np", "2")...)
 		c := s.complete(t, textA, -1)
-		assert.Zero(t, c.quokaUbatches(t))
-		assert.Equal(t, completionOf(denseA), c.Choices[0].Text)
-		assert.Contains(t, s.log.String(), "QUOKA serves single-stream caches, attention stays dense")
+		assert.Equal(t, quokaA.sparse, c.quokaUbatches(t))
+		assert.Equal(t, completionOf(quokaA), c.Choices[0].Text)
 	})
 }

@@ -93,7 +93,8 @@ type ContextParams struct {
 	Sequences int
 	// KVUnified puts all sequences in one KV buffer (llama.cpp's kv_unified,
 	// what llama-server uses). QUOKA serves several sequences per ubatch
-	// only with a unified cache; with separate streams it stays dense.
+	// either way: as query groups in a unified cache, or one selection per
+	// KV stream otherwise (then without Quoka.Chunk sub-chunks).
 	KVUnified bool
 	// Quoka configures QUOKA sparse attention for prefill (off by default).
 	Quoka QuokaOptions

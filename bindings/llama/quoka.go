@@ -171,9 +171,8 @@ func CheckQuoka(q QuokaOptions) error {
 
 // QuokaActive reports whether QUOKA is on for this context. It is false when
 // QUOKA was not asked for, and also when llama.cpp could not serve it (for
-// example flash attention "auto" resolved to off on this backend, or a
-// non-unified KV cache with several sequences); llama.cpp then logs the
-// reason once and attention stays dense.
+// example flash attention "auto" resolved to off on this backend);
+// llama.cpp then logs the reason once and attention stays dense.
 func (c *Session) QuokaActive() bool {
 	return bool(C.llama_quoka_enabled(c.live()))
 }

@@ -193,3 +193,97 @@ func TestQuokaSeveralSequences(t *testing.T) {
 		})
 	}
 }
+
+// TestQuokaSeveralStreams: with a non-unified cache each sequence has its own KV stream; two or
+// three sequences prefilled in the same ubatches select (per stream) exactly what each selects
+// alone, and give the same logits and greedy continuations.
+func TestQuokaSeveralStreams(t *testing.T) {
+	m := loadStories(t)
+	all := storyTokens(t, m, 3*msLen)
+	for _, S := range []int{2, 3} {
+		t.Run(fmt.Sprintf("%d streams", S), func(t *testing.T) {
+			c := newTestContext(t, m, ContextParams{NCtx: 1024 * S, NBatch: S * msChunk, NUBatch: S * msChunk, Threads: 2,
+				FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"},
+				Sequences: S, KVUnified: false,
+				Quoka: QuokaOptions{Enabled: true, Budget: msBudget, Queries: 16}})
+			require.True(t, c.QuokaActive())
+			b, err := NewBatch(S*msChunk, 1)
+			require.NoError(t, err)
+			defer b.Free()
+			runs := make([]multiSeqRun, S)
+			for k := 0; k*msChunk < msLen; k++ {
+				b.Clear()
+				for s := 0; s < S; s++ {
+					for i := 0; i < msChunk; i++ {
+						p := k*msChunk + i
+						require.NoError(t, b.Add(all[s*msLen+p], p, p == msLen-1, s))
+					}
+				}
+				require.NoError(t, c.Decode(context.Background(), b))
+				got := c.Captured()
+				if len(got) == 0 {
+					for s := range runs {
+						runs[s].sel = append(runs[s].sel, nil)
+					}
+					continue
+				}
+				require.Len(t, got, S, "one selection per stream")
+				for s := 0; s < S; s++ {
+					cells, n := got[s].Int32s(), got[s].Shape[0]
+					require.Equal(t, msBudget+msChunk, n, "stream %d: B_SA slots, then the own cells", s)
+					var heads [][]int
+					for h := 0; h < got[s].Shape[1]; h++ {
+						var past []int
+						for _, cell := range cells[h*n : h*n+msBudget] {
+							past = append(past, int(cell)) // a fresh stream: cell == position
+						}
+						heads = append(heads, past)
+					}
+					runs[s].sel = append(runs[s].sel, heads)
+				}
+			}
+			require.Positive(t, c.QuokaUbatches())
+			for s := 0; s < S; s++ {
+				runs[s].logits = c.Logits(s)
+			}
+			for s := 0; s < S; s++ {
+				alone := prefillAlone(t, m, all[s*msLen:(s+1)*msLen])
+				require.Equal(t, len(alone.sel), len(runs[s].sel))
+				for k := range alone.sel {
+					assert.Equal(t, alone.sel[k], runs[s].sel[k], "sequence %d chunk %d: selection", s, k)
+				}
+				for i := range alone.logits {
+					require.InDelta(t, alone.logits[i], runs[s].logits[i], 1e-3, "sequence %d logit %d", s, i)
+				}
+			}
+		})
+	}
+}
+
+// TestQuokaSecondStreamAlone: a ubatch of one sequence in the second stream of a non-unified
+// cache (its cells are addressed past the first stream's) selects what it selects alone.
+func TestQuokaSecondStreamAlone(t *testing.T) {
+	m := loadStories(t)
+	toks := storyTokens(t, m, msLen)
+	c := newTestContext(t, m, ContextParams{NCtx: 2048, NBatch: msChunk, NUBatch: msChunk, Threads: 2,
+		FlashAttn: FlashAttnOn, CacheType: CacheF32, Sequences: 2, KVUnified: false,
+		Quoka: QuokaOptions{Enabled: true, Budget: msBudget, Queries: 16}})
+	b, err := NewBatch(msChunk, 1)
+	require.NoError(t, err)
+	defer b.Free()
+	for k := 0; k*msChunk < msLen; k++ {
+		b.Clear()
+		for i := 0; i < msChunk; i++ {
+			p := k*msChunk + i
+			require.NoError(t, b.Add(toks[p], p, p == msLen-1, 1))
+		}
+		require.NoError(t, c.Decode(context.Background(), b))
+	}
+	require.Positive(t, c.QuokaUbatches())
+	alone := prefillAlone(t, m, toks)
+	got := c.Logits(-1)
+	require.Len(t, got, len(alone.logits))
+	for i := range got {
+		require.InDelta(t, alone.logits[i], got[i], 1e-3, "logit %d", i)
+	}
+}
