@@ -196,7 +196,7 @@ func TestQuokaSeveralSequences(t *testing.T) {
 
 // TestQuokaSeveralStreams: with a non-unified cache each sequence has its own KV stream; two or
 // three sequences prefilled in the same ubatches select (per stream) exactly what each selects
-// alone, and give the same logits and greedy continuations.
+// alone, and give the same logits and greedy continuations (decoded together).
 func TestQuokaSeveralStreams(t *testing.T) {
 	m := loadStories(t)
 	all := storyTokens(t, m, 3*msLen)
@@ -242,10 +242,28 @@ func TestQuokaSeveralStreams(t *testing.T) {
 					runs[s].sel = append(runs[s].sel, heads)
 				}
 			}
-			require.Positive(t, c.QuokaUbatches())
+			sparse := c.QuokaUbatches()
+			require.Positive(t, sparse)
 			for s := 0; s < S; s++ {
 				runs[s].logits = c.Logits(s)
 			}
+			// greedy continuations, decoded together (one token per stream: dense)
+			next := make([]Token, S)
+			for s := range next {
+				next[s] = argmax(runs[s].logits)
+			}
+			for g := 0; g < msGen; g++ {
+				b.Clear()
+				for s := 0; s < S; s++ {
+					runs[s].greedy = append(runs[s].greedy, next[s])
+					require.NoError(t, b.Add(next[s], msLen+g, true, s))
+				}
+				require.NoError(t, c.Decode(context.Background(), b))
+				for s := 0; s < S; s++ {
+					next[s] = argmax(c.Logits(s))
+				}
+			}
+			require.Equal(t, sparse, c.QuokaUbatches(), "decode stays dense")
 			for s := 0; s < S; s++ {
 				alone := prefillAlone(t, m, all[s*msLen:(s+1)*msLen])
 				require.Equal(t, len(alone.sel), len(runs[s].sel))
@@ -255,6 +273,7 @@ func TestQuokaSeveralStreams(t *testing.T) {
 				for i := range alone.logits {
 					require.InDelta(t, alone.logits[i], runs[s].logits[i], 1e-3, "sequence %d logit %d", s, i)
 				}
+				assert.Equal(t, alone.greedy, runs[s].greedy, "sequence %d greedy continuation", s)
 			}
 		})
 	}
