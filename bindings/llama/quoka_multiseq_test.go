@@ -136,26 +136,32 @@ func prefillTogether(t *testing.T, m *Model, seqs [][]Token) ([]multiSeqRun, int
 		}
 	}
 	sparse := c.QuokaUbatches()
-	for s := 0; s < S; s++ {
+	decodeTogether(t, c, b, runs)
+	require.Equal(t, sparse, c.QuokaUbatches(), "one token per sequence: decode stays dense")
+	return runs, sparse
+}
+
+// decodeTogether records each sequence's logits after its prompt (the last decode's outputs, one
+// per sequence in order) and decodes msGen greedy tokens of every sequence in the same batches.
+func decodeTogether(t *testing.T, c *Session, b *Batch, runs []multiSeqRun) {
+	for s := range runs {
 		runs[s].logits = c.Logits(s)
 	}
-	next := make([]Token, S)
+	next := make([]Token, len(runs))
 	for s := range next {
 		next[s] = argmax(runs[s].logits)
 	}
 	for g := 0; g < msGen; g++ {
 		b.Clear()
-		for s := 0; s < S; s++ {
+		for s := range runs {
 			runs[s].greedy = append(runs[s].greedy, next[s])
 			require.NoError(t, b.Add(next[s], msLen+g, true, s))
 		}
 		require.NoError(t, c.Decode(context.Background(), b))
-		for s := 0; s < S; s++ {
+		for s := range runs {
 			next[s] = argmax(c.Logits(s))
 		}
 	}
-	require.Equal(t, sparse, c.QuokaUbatches(), "one token per sequence: decode stays dense")
-	return runs, sparse
 }
 
 // TestQuokaSeveralSequences: two or three sequences prefilled in the same ubatches (a unified
@@ -244,26 +250,8 @@ func TestQuokaSeveralStreams(t *testing.T) {
 			}
 			sparse := c.QuokaUbatches()
 			require.Positive(t, sparse)
-			for s := 0; s < S; s++ {
-				runs[s].logits = c.Logits(s)
-			}
-			// greedy continuations, decoded together (one token per stream: dense)
-			next := make([]Token, S)
-			for s := range next {
-				next[s] = argmax(runs[s].logits)
-			}
-			for g := 0; g < msGen; g++ {
-				b.Clear()
-				for s := 0; s < S; s++ {
-					runs[s].greedy = append(runs[s].greedy, next[s])
-					require.NoError(t, b.Add(next[s], msLen+g, true, s))
-				}
-				require.NoError(t, c.Decode(context.Background(), b))
-				for s := 0; s < S; s++ {
-					next[s] = argmax(c.Logits(s))
-				}
-			}
-			require.Equal(t, sparse, c.QuokaUbatches(), "decode stays dense")
+			decodeTogether(t, c, b, runs)
+			require.Equal(t, sparse, c.QuokaUbatches(), "one token per stream: decode stays dense")
 			for s := 0; s < S; s++ {
 				alone := prefillAlone(t, m, all[s*msLen:(s+1)*msLen])
 				require.Equal(t, len(alone.sel), len(runs[s].sel))
