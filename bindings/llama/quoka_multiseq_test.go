@@ -82,12 +82,14 @@ func countSparse(sel [][][]int) int {
 }
 
 // prefillTogether prefills every sequence in the same ubatches (msChunk tokens of each per
-// ubatch, a unified cache), then decodes their greedy continuations together.
-func prefillTogether(t *testing.T, m *Model, seqs [][]Token) ([]multiSeqRun, int) {
+// ubatch), then decodes their greedy continuations together. With unified, one KV cache holds
+// them all (query groups of one selection); otherwise each has its own KV stream (one selection
+// per stream).
+func prefillTogether(t *testing.T, m *Model, seqs [][]Token, unified bool) ([]multiSeqRun, int) {
 	S := len(seqs)
 	c := newTestContext(t, m, ContextParams{NCtx: 1024 * S, NBatch: S * msChunk, NUBatch: S * msChunk, Threads: 2,
 		FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"},
-		Sequences: S, KVUnified: true,
+		Sequences: S, KVUnified: unified,
 		Quoka: QuokaOptions{Enabled: true, Budget: msBudget, Queries: 16}})
 	require.True(t, c.QuokaActive())
 	b, err := NewBatch(S*msChunk, 1)
@@ -107,6 +109,40 @@ func prefillTogether(t *testing.T, m *Model, seqs [][]Token) ([]multiSeqRun, int
 		if len(got) == 0 {
 			for s := range runs {
 				runs[s].sel = append(runs[s].sel, nil)
+			}
+			continue
+		}
+		if !unified {
+			require.Len(t, got, S, "one selection per stream")
+			for s := 0; s < S; s++ {
+				cells, n := got[s].Int32s(), got[s].Shape[0]
+				require.Equal(t, msBudget+msChunk, n, "stream %d: B_SA slots, then the own cells", s)
+				var heads [][]int
+				for h := 0; h < got[s].Shape[1]; h++ {
+					var past []int
+					for _, cell := range cells[h*n : h*n+msBudget] {
+						past = append(past, int(cell)) // a fresh stream: cell == position
+					}
+					heads = append(heads, past)
+				}
+				runs[s].sel = append(runs[s].sel, heads)
+			}
+			continue
+		}
+		if !unified {
+			require.Len(t, got, S, "one selection per stream")
+			for s := 0; s < S; s++ {
+				cells, n := got[s].Int32s(), got[s].Shape[0]
+				require.Equal(t, msBudget+msChunk, n, "stream %d: B_SA slots, then the own cells", s)
+				var heads [][]int
+				for h := 0; h < got[s].Shape[1]; h++ {
+					var past []int
+					for _, cell := range cells[h*n : h*n+msBudget] {
+						past = append(past, int(cell)) // a fresh stream: cell == position
+					}
+					heads = append(heads, past)
+				}
+				runs[s].sel = append(runs[s].sel, heads)
 			}
 			continue
 		}
@@ -164,19 +200,28 @@ func decodeTogether(t *testing.T, c *Session, b *Batch, runs []multiSeqRun) {
 	}
 }
 
-// TestQuokaSeveralSequences: two or three sequences prefilled in the same ubatches (a unified
-// cache, as llama-server's slots) select exactly what each selects alone with the same chunk
-// boundaries, and give the same logits and greedy continuations.
+// TestQuokaSeveralSequences: two or three sequences prefilled in the same ubatches, in a unified
+// cache (as llama-server's slots with --kv-unified) or in a KV stream each (a non-unified cache),
+// select exactly what each selects alone with the same chunk boundaries, and give the same
+// logits and greedy continuations.
 func TestQuokaSeveralSequences(t *testing.T) {
 	m := loadStories(t)
 	all := storyTokens(t, m, 3*msLen)
-	for _, S := range []int{2, 3} {
-		t.Run(fmt.Sprintf("%d sequences", S), func(t *testing.T) {
+	for _, tc := range []struct {
+		S       int
+		unified bool
+	}{{2, true}, {3, true}, {2, false}, {3, false}} {
+		layout := "unified cache"
+		if !tc.unified {
+			layout = "a stream each"
+		}
+		S := tc.S
+		t.Run(fmt.Sprintf("%d sequences, %s", S, layout), func(t *testing.T) {
 			seqs := make([][]Token, S)
 			for s := range seqs {
 				seqs[s] = all[s*msLen : (s+1)*msLen]
 			}
-			together, sparse := prefillTogether(t, m, seqs)
+			together, sparse := prefillTogether(t, m, seqs, tc.unified)
 			wantSparse := 0
 			for k := 0; k*msChunk < msLen; k++ {
 				if k*msChunk > msBudget {
@@ -195,73 +240,6 @@ func TestQuokaSeveralSequences(t *testing.T) {
 					require.InDelta(t, alone.logits[i], together[s].logits[i], 1e-3, "sequence %d logit %d", s, i)
 				}
 				assert.Equal(t, alone.greedy, together[s].greedy, "sequence %d greedy continuation", s)
-			}
-		})
-	}
-}
-
-// TestQuokaSeveralStreams: with a non-unified cache each sequence has its own KV stream; two or
-// three sequences prefilled in the same ubatches select (per stream) exactly what each selects
-// alone, and give the same logits and greedy continuations (decoded together).
-func TestQuokaSeveralStreams(t *testing.T) {
-	m := loadStories(t)
-	all := storyTokens(t, m, 3*msLen)
-	for _, S := range []int{2, 3} {
-		t.Run(fmt.Sprintf("%d streams", S), func(t *testing.T) {
-			c := newTestContext(t, m, ContextParams{NCtx: 1024 * S, NBatch: S * msChunk, NUBatch: S * msChunk, Threads: 2,
-				FlashAttn: FlashAttnOn, CacheType: CacheF32, Capture: []string{"quoka_sel-0"},
-				Sequences: S, KVUnified: false,
-				Quoka: QuokaOptions{Enabled: true, Budget: msBudget, Queries: 16}})
-			require.True(t, c.QuokaActive())
-			b, err := NewBatch(S*msChunk, 1)
-			require.NoError(t, err)
-			defer b.Free()
-			runs := make([]multiSeqRun, S)
-			for k := 0; k*msChunk < msLen; k++ {
-				b.Clear()
-				for s := 0; s < S; s++ {
-					for i := 0; i < msChunk; i++ {
-						p := k*msChunk + i
-						require.NoError(t, b.Add(all[s*msLen+p], p, p == msLen-1, s))
-					}
-				}
-				require.NoError(t, c.Decode(context.Background(), b))
-				got := c.Captured()
-				if len(got) == 0 {
-					for s := range runs {
-						runs[s].sel = append(runs[s].sel, nil)
-					}
-					continue
-				}
-				require.Len(t, got, S, "one selection per stream")
-				for s := 0; s < S; s++ {
-					cells, n := got[s].Int32s(), got[s].Shape[0]
-					require.Equal(t, msBudget+msChunk, n, "stream %d: B_SA slots, then the own cells", s)
-					var heads [][]int
-					for h := 0; h < got[s].Shape[1]; h++ {
-						var past []int
-						for _, cell := range cells[h*n : h*n+msBudget] {
-							past = append(past, int(cell)) // a fresh stream: cell == position
-						}
-						heads = append(heads, past)
-					}
-					runs[s].sel = append(runs[s].sel, heads)
-				}
-			}
-			sparse := c.QuokaUbatches()
-			require.Positive(t, sparse)
-			decodeTogether(t, c, b, runs)
-			require.Equal(t, sparse, c.QuokaUbatches(), "one token per stream: decode stays dense")
-			for s := 0; s < S; s++ {
-				alone := prefillAlone(t, m, all[s*msLen:(s+1)*msLen])
-				require.Equal(t, len(alone.sel), len(runs[s].sel))
-				for k := range alone.sel {
-					assert.Equal(t, alone.sel[k], runs[s].sel[k], "sequence %d chunk %d: selection", s, k)
-				}
-				for i := range alone.logits {
-					require.InDelta(t, alone.logits[i], runs[s].logits[i], 1e-3, "sequence %d logit %d", s, i)
-				}
-				assert.Equal(t, alone.greedy, runs[s].greedy, "sequence %d greedy continuation", s)
 			}
 		})
 	}
