@@ -61,23 +61,21 @@ type benchSetting struct {
 
 // parseCountList parses "0,128" (counts, 0 allowed).
 func parseCountList(s, flag string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 0 {
-			return nil, usageErrorf("--%s: %q is not a count (0 or more)", flag, f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return parseListMin(s, flag, 0, "a count (0 or more)")
 }
 
+// parseIntList parses "512,1024" (positive numbers).
 func parseIntList(s, flag string) ([]int, error) {
+	return parseListMin(s, flag, 1, "a positive number")
+}
+
+// parseListMin parses a comma-separated list of integers of at least min.
+func parseListMin(s, flag string, min int, what string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n <= 0 {
-			return nil, usageErrorf("--%s: %q is not a positive number", flag, f)
+		if err != nil || n < min {
+			return nil, usageErrorf("--%s: %q is not %s", flag, f, what)
 		}
 		out = append(out, n)
 	}
