@@ -69,12 +69,12 @@ func parseIntList(s, flag string) ([]int, error) {
 	return parseListMin(s, flag, 1, "a positive number")
 }
 
-// parseListMin parses a comma-separated list of integers of at least min.
-func parseListMin(s, flag string, min int, what string) ([]int, error) {
+// parseListMin parses a comma-separated list of integers of at least lo.
+func parseListMin(s, flag string, lo int, what string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < min {
+		if err != nil || n < lo {
 			return nil, usageErrorf("--%s: %q is not %s", flag, f, what)
 		}
 		out = append(out, n)
