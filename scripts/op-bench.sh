@@ -17,7 +17,11 @@ if [ -f "$LLAMA_BUILD_DIR/ggml/src/ggml-cuda/libggml-cuda.a" ]; then
     cudalib="${CUDA_HOME:-/usr/local/cuda}/lib64"
     extra=(-L"$cudalib" -lcudart -lcublas -lcublasLt -lcuda -ldl -lrt)
 fi
-if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "${libs[0]}" -nt "$bin" ]; then
+stale=0
+for f in "$src" "${libs[@]}"; do
+    [ "$f" -nt "$bin" ] && stale=1
+done
+if [ ! -x "$bin" ] || [ "$stale" = 1 ]; then
     log "compiling quoka-op-bench"
     ${CXX:-g++} -O2 -std=c++17 -I"$LLAMA_SRC/ggml/include" "$src" -o "$bin" \
         -Wl,--start-group "${libs[@]}" -Wl,--end-group -fopenmp -lpthread -lm "${extra[@]}"

@@ -3,6 +3,7 @@
 //
 //   quoka-op-bench [-t threads] [-r reps] [--quick] [--backend CPU|CUDA0] [--csv]
 //                  [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N]
+//                  [--mask] [--no-dense]
 //
 // --keep sets the B_SA values (default: 1024 and 12% of n_kv).
 //
@@ -54,6 +55,7 @@ static void fill_uniform(ggml_tensor * t, std::mt19937 & rng) {
 }
 
 static bool with_mask = false; // --mask: also time the mask design
+static bool no_dense  = false; // --no-dense: skip dense attention (a quick look at QUOKA and its selection)
 
 static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, bool csv) {
     const size_t n_tensors = 64;
@@ -148,7 +150,7 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
     }
     std::vector<double> times[4];
     for (int r = -1; r < reps && ok; ++r) { // r = -1: warm-up
-        for (int i = 0; i < n_graphs; ++i) {
+        for (int i = no_dense ? 1 : 0; i < n_graphs; ++i) {
             const double t = time_graph(backend, graphs[i]);
             if (r >= 0) {
                 times[i].push_back(t);
@@ -169,7 +171,7 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
                                : "| %4lld | %3lld | %5lld | %6lld | %5lld | %5d | %10.2f | %9.2f | %9.2f | %6.2fx | %5.1f%% |";
         printf(fmt, (long long) c.hs, (long long) (c.n_head/c.n_head_kv), (long long) c.n_head,
                 (long long) c.n_tokens, (long long) c.n_kv, c.n_keep, t_dense, t_quoka, t_sel,
-                t_dense/t_quoka, 100.0*t_sel/t_quoka);
+                no_dense ? NAN : t_dense/t_quoka, 100.0*t_sel/t_quoka);
         if (with_mask) {
             printf(csv ? ",%.2f,%.2f" : " %9.2f | %6.2fx |", t_mask, t_dense/t_mask);
         }
@@ -216,6 +218,7 @@ int main(int argc, char ** argv) {
         else if (a == "--quick") { quick = true; }
         else if (a == "--csv") { csv = true; }
         else if (a == "--mask") { with_mask = true; }
+        else if (a == "--no-dense") { no_dense = true; }
         else if (a == "--backend") { backend_name = next(); gpu = backend_name != "CPU"; }
         else if (a == "--kv") { list(kvs); }
         else if (a == "--tokens") { list(tokens); }
@@ -224,7 +227,7 @@ int main(int argc, char ** argv) {
         else if (a == "--keep") { list(keeps); }
         else if (a == "--kv-heads") { n_head_kv = atoll(next().c_str()); }
         else {
-            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask] [--no-dense]\n", argv[0]);
             return 2;
         }
     }
