@@ -17,9 +17,11 @@ run_lint() {
 
 # the x86 scoring kernels this machine can run (the build is native: it has every one the CPU has)
 cpu_isas() {
-    local isas="scalar vec"
+    # bf16: the BF16 filter on ggml's portable vector layer (then FP32 re-scoring), on any CPU
+    local isas="scalar vec bf16"
     grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && isas="$isas avx2"
     grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="$isas avx512"
+    grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && isas="$isas avx512bf16"
     echo "$isas"
 }
 
@@ -36,6 +38,10 @@ run_ops() {
     case " $(cpu_isas) " in
         *" avx512 "*) ;;
         *) log "note: this CPU has no AVX-512: the AVX-512 scoring kernel was not run here" ;;
+    esac
+    case " $(cpu_isas) " in
+        *" avx512bf16 "*) ;;
+        *) log "note: this CPU has no AVX512-BF16: the native BF16 filter was not run here (its logic was, as bf16)" ;;
     esac
 }
 
