@@ -56,6 +56,10 @@ run_go() {
     fi
     log "go test ./..."
     go test -count=1 -timeout 40m ./...
+    # the BF16 filter (portable, any head size) on the real model: the F32-cache selection must
+    # stay index-identical to the reference data
+    log "go test: selection vs reference data with GGML_QUOKA_ISA=bf16"
+    GGML_QUOKA_ISA=bf16 go test -count=1 -run 'TestQuokaSelectionMatchesReference' ./bindings/llama/
 }
 
 run_cuda() {
