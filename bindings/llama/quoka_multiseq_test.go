@@ -129,23 +129,6 @@ func prefillTogether(t *testing.T, m *Model, seqs [][]Token, unified bool) ([]mu
 			}
 			continue
 		}
-		if !unified {
-			require.Len(t, got, S, "one selection per stream")
-			for s := 0; s < S; s++ {
-				cells, n := got[s].Int32s(), got[s].Shape[0]
-				require.Equal(t, msBudget+msChunk, n, "stream %d: B_SA slots, then the own cells", s)
-				var heads [][]int
-				for h := 0; h < got[s].Shape[1]; h++ {
-					var past []int
-					for _, cell := range cells[h*n : h*n+msBudget] {
-						past = append(past, int(cell)) // a fresh stream: cell == position
-					}
-					heads = append(heads, past)
-				}
-				runs[s].sel = append(runs[s].sel, heads)
-			}
-			continue
-		}
 		require.Len(t, got, 1)
 		cells, n := got[0].Int32s(), got[0].Shape[0]
 		require.Equal(t, S*msBudget+S*msChunk, n, "one group of B_SA slots per sequence, then the own cells")
