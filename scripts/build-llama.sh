@@ -2,7 +2,9 @@
 # Configure and build the patched llama.cpp as static libraries (+ the upstream
 # tools quoka's tests and benchmarks use) into build/llama-build.
 #
-#   QUOKA_NATIVE=0    portable build (GGML_NATIVE=OFF); default 1 = tune for this CPU
+#   QUOKA_NATIVE=0    portable build (GGML_NATIVE=OFF); default 1 = tune for this CPU;
+#                     avx2: an AVX2-only x86 build (AVX2, FMA, F16C, no AVX-512), what an AVX2
+#                     machine runs (use another LLAMA_BUILD_DIR, e.g. build/llama-avx2)
 #   QUOKA_CUDA=1      also build the CUDA backend (GGML_CUDA=ON)
 #   QUOKA_CUDA_ARCH   CMAKE_CUDA_ARCHITECTURES for QUOKA_CUDA=1 (default 90)
 #   QUOKA_TARGETS     override the list of targets to build. llama-completion is the
@@ -21,7 +23,12 @@ flock 9
 "$QUOKA_ROOT/scripts/fetch-llama.sh"
 
 native=ON
+isa_args=()
 [ "${QUOKA_NATIVE:-1}" = 0 ] && native=OFF
+if [ "${QUOKA_NATIVE:-1}" = avx2 ]; then
+    native=OFF
+    isa_args=(-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON)
+fi
 cuda=OFF
 cuda_args=()
 if [ "${QUOKA_CUDA:-0}" = 1 ]; then
@@ -43,7 +50,7 @@ cmake -S "$LLAMA_SRC" -B "$LLAMA_BUILD_DIR" -G Ninja \
     -DGGML_RPC=ON \
     -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_OPENSSL=OFF \
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
-    "${cuda_args[@]}" "${launcher[@]}" >/dev/null
+    "${isa_args[@]}" "${cuda_args[@]}" "${launcher[@]}" >/dev/null
 
 targets=(${QUOKA_TARGETS:-llama ggml ggml-base ggml-cpu ggml-rpc test-backend-ops llama-bench llama-perplexity llama-completion llama-embedding llama-server ggml-rpc-server})
 log "building ${targets[*]} (GGML_NATIVE=$native GGML_CUDA=$cuda)"

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build and run the QUOKA op benchmark (scripts/op-bench/quoka-op-bench.cpp) against the
-# patched ggml in build/llama-build. Arguments go to the benchmark (see its usage line):
+# patched ggml in $LLAMA_BUILD_DIR (default build/llama-build). Arguments go to the benchmark (see its usage line):
 #   scripts/op-bench.sh -t 2 -r 3          full CPU table (a few minutes)
 #   scripts/op-bench.sh --quick            small smoke run
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 [ -f "$LLAMA_BUILD_DIR/ggml/src/libggml.a" ] || "$QUOKA_ROOT/scripts/build-llama.sh"
-bin="$QUOKA_BUILD/quoka-op-bench"
+bin="$LLAMA_BUILD_DIR/bin/quoka-op-bench" # one per build folder (LLAMA_BUILD_DIR)
+mkdir -p "$(dirname "$bin")"
 src="$QUOKA_ROOT/scripts/op-bench/quoka-op-bench.cpp"
 libs=("$LLAMA_BUILD_DIR/ggml/src/libggml.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-cpu.a" "$LLAMA_BUILD_DIR/ggml/src/libggml-base.a")
 [ -f "$LLAMA_BUILD_DIR/ggml/src/ggml-rpc/libggml-rpc.a" ] && libs+=("$LLAMA_BUILD_DIR/ggml/src/ggml-rpc/libggml-rpc.a")
