@@ -3,7 +3,7 @@
 //
 //   quoka-op-bench [-t threads] [-r reps] [--quick] [--backend CPU|CUDA0] [--csv]
 //                  [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N]
-//                  [--mask] [--no-dense]
+//                  [--mask] [--no-dense] [--type-kv f16|f32|bf16|q8_0|q4_0|...]
 //
 // --keep sets the B_SA values (default: 1024 and 12% of n_kv).
 //
@@ -45,17 +45,19 @@ static void fill_uniform(ggml_tensor * t, std::mt19937 & rng) {
     for (auto & x : f) {
         x = dis(rng);
     }
-    if (t->type == GGML_TYPE_F16) {
-        std::vector<ggml_fp16_t> h(f.size());
-        ggml_fp32_to_fp16_row(f.data(), h.data(), f.size());
-        ggml_backend_tensor_set(t, h.data(), 0, h.size()*sizeof(ggml_fp16_t));
-    } else {
+    if (t->type == GGML_TYPE_F32) {
         ggml_backend_tensor_set(t, f.data(), 0, f.size()*sizeof(float));
+    } else {
+        // F16, BF16 and the quantized types: rows of ne[0] values
+        std::vector<char> h(ggml_nbytes(t));
+        ggml_quantize_chunk(t->type, f.data(), h.data(), 0, ggml_nelements(t)/t->ne[0], t->ne[0], nullptr);
+        ggml_backend_tensor_set(t, h.data(), 0, h.size());
     }
 }
 
 static bool with_mask = false; // --mask: also time the mask design
 static bool no_dense  = false; // --no-dense: skip dense attention (a quick look at QUOKA and its selection)
+static ggml_type type_kv = GGML_TYPE_F16; // --type-kv: the K/V cache type
 
 static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, bool csv) {
     const size_t n_tensors = 64;
@@ -64,8 +66,8 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
 
     // inputs laid out as in llama.cpp: K/V cache rows [hs, n_head_kv] per cell, the chunk at its end
     ggml_tensor * q4   = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, c.hs, c.n_head, c.n_tokens);
-    ggml_tensor * kc   = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.hs, c.n_head_kv, c.n_kv);
-    ggml_tensor * vc   = ggml_new_tensor_3d(ctx, GGML_TYPE_F16, c.hs, c.n_head_kv, c.n_kv);
+    ggml_tensor * kc   = ggml_new_tensor_3d(ctx, type_kv, c.hs, c.n_head_kv, c.n_kv);
+    ggml_tensor * vc   = ggml_new_tensor_3d(ctx, type_kv, c.hs, c.n_head_kv, c.n_kv);
     ggml_tensor * mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F16, c.n_kv, c.n_tokens);
     ggml_tensor * own  = ggml_new_tensor_1d(ctx, GGML_TYPE_I64, c.n_tokens);
 
@@ -226,8 +228,23 @@ int main(int argc, char ** argv) {
         else if (a == "--gqa") { list(gqas); }
         else if (a == "--keep") { list(keeps); }
         else if (a == "--kv-heads") { n_head_kv = atoll(next().c_str()); }
+        else if (a == "--type-kv") {
+            const std::string name = next();
+            int found = -1;
+            for (int t = 0; t < GGML_TYPE_COUNT; ++t) {
+                const char * tn = ggml_type_name((ggml_type) t);
+                if (tn != nullptr && name == tn && ggml_type_size((ggml_type) t) > 0) {
+                    found = t;
+                }
+            }
+            if (found < 0) {
+                fprintf(stderr, "quoka-op-bench: --type-kv %s: not a ggml type name (f16, f32, bf16, q8_0, q4_0, ...)\n", name.c_str());
+                return 2;
+            }
+            type_kv = (ggml_type) found;
+        }
         else {
-            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask] [--no-dense]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask] [--no-dense] [--type-kv TYPE]\n", argv[0]);
             return 2;
         }
     }
@@ -248,9 +265,9 @@ int main(int argc, char ** argv) {
         ggml_backend_cpu_set_n_threads(backend, n_threads);
     }
 
-    printf(csv ? "# backend=%s threads=%d reps=%d n_query=16 K/V=f16\n"
-               : "backend %s, %d threads, fastest of %d interleaved runs, N_Q 16, F16 K/V, times in ms\n\n",
-           ggml_backend_name(backend), n_threads, reps);
+    printf(csv ? "# backend=%s threads=%d reps=%d n_query=16 K/V=%s\n"
+               : "backend %s, %d threads, fastest of %d interleaved runs, N_Q 16, %s K/V, times in ms\n\n",
+           ggml_backend_name(backend), n_threads, reps, ggml_type_name(type_kv));
     if (csv) {
         printf("head_dim,gqa,n_head,n_tokens,n_kv,b_sa,dense_ms,quoka_ms,select_ms,speedup,select_pct%s\n",
                with_mask ? ",mask_ms,mask_speedup" : "");
