@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test suite (what `make test` and CI run).
-#   scripts/test.sh          all: lint, op tests, aarch64 op tests (qemu), Go tests, CUDA compile check
-#   scripts/test.sh ops|aarch64|go|lint|cuda
+#   scripts/test.sh          all: lint, op tests, AVX2-only op tests, aarch64 op tests (qemu), Go tests,
+#                            CUDA compile check
+#   scripts/test.sh ops|avx2|aarch64|go|lint|cuda
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$QUOKA_ROOT"
 cgo_stamp
@@ -45,6 +46,28 @@ run_ops() {
     esac
 }
 
+# the QUOKA op tests on an AVX2-only build (no AVX-512 anywhere: what an AVX2 CPU compiles and runs,
+# 16 vector registers), on x86 CPUs with AVX2
+run_avx2() {
+    case " $(cpu_isas) " in
+        *" avx2 "*) ;;
+        *) log "note: this CPU has no AVX2: the AVX2-only build was not tested here"; return 0 ;;
+    esac
+    local dir="$QUOKA_BUILD/llama-avx2"
+    log "AVX2-only build ($dir)"
+    LLAMA_BUILD_DIR="$dir" QUOKA_NATIVE=avx2 QUOKA_TARGETS="ggml ggml-base ggml-cpu test-backend-ops" \
+        "$QUOKA_ROOT/scripts/build-llama.sh"
+    if command -v objdump >/dev/null 2>&1 && objdump -d "$dir/ggml/src/libggml-cpu.a" | grep -q zmm; then
+        die "the AVX2-only ggml-cpu has AVX-512 instructions"
+    fi
+    local isa
+    for isa in "" bf16; do
+        log "test-backend-ops (AVX2-only build): QUOKA ops, GGML_QUOKA_ISA=${isa:-default}"
+        GGML_QUOKA_ISA=$isa "$dir/bin/test-backend-ops" test -b CPU -o 'QUOKA.*' | tail -3
+        [ "${PIPESTATUS[0]}" = 0 ] || die "QUOKA ops failed on the AVX2-only build (GGML_QUOKA_ISA=${isa:-default})"
+    done
+}
+
 # the same QUOKA op tests on a cross-compiled aarch64 (NEON) ggml-cpu under qemu-user
 run_aarch64() {
     "$QUOKA_ROOT/scripts/test-aarch64.sh"
@@ -60,6 +83,12 @@ run_go() {
     # stay index-identical to the reference data
     log "go test: selection vs reference data with GGML_QUOKA_ISA=bf16"
     GGML_QUOKA_ISA=bf16 go test -count=1 -run 'TestQuokaSelectionMatchesReference' ./bindings/llama/
+    # and with the AVX2 kernels, the default path of AVX2-only CPUs
+    case " $(cpu_isas) " in
+        *" avx2 "*)
+            log "go test: selection vs reference data with GGML_QUOKA_ISA=avx2"
+            GGML_QUOKA_ISA=avx2 go test -count=1 -run 'TestQuokaSelectionMatchesReference' ./bindings/llama/ ;;
+    esac
 }
 
 run_cuda() {
@@ -71,12 +100,13 @@ run_cuda() {
 }
 
 case "$what" in
-    all)  run_lint; run_ops; run_aarch64; run_go; run_cuda ;;
+    all)  run_lint; run_ops; run_avx2; run_aarch64; run_go; run_cuda ;;
     ops)  run_ops ;;
+    avx2) run_avx2 ;;
     aarch64) run_aarch64 ;;
     go)   run_go ;;
     lint) run_lint ;;
     cuda) run_cuda ;;
-    *) die "unknown test group: $what (all, ops, aarch64, go, lint, cuda)" ;;
+    *) die "unknown test group: $what (all, ops, avx2, aarch64, go, lint, cuda)" ;;
 esac
 log "tests passed ($what)"

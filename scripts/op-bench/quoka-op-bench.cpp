@@ -3,7 +3,7 @@
 //
 //   quoka-op-bench [-t threads] [-r reps] [--quick] [--backend CPU|CUDA0] [--csv]
 //                  [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N]
-//                  [--mask] [--no-dense] [--type-kv f16|f32|bf16|q8_0|q4_0|...]
+//                  [--mask] [--no-dense] [--type-kv f16|f32|bf16|q8_0|q4_0|...] [--queries N_Q]
 //
 // --keep sets the B_SA values (default: 1024 and 12% of n_kv).
 //
@@ -58,8 +58,14 @@ static void fill_uniform(ggml_tensor * t, std::mt19937 & rng) {
 static bool with_mask = false; // --mask: also time the mask design
 static bool no_dense  = false; // --no-dense: skip dense attention (a quick look at QUOKA and its selection)
 static ggml_type type_kv = GGML_TYPE_F16; // --type-kv: the K/V cache type
+static int n_query = 16;                  // --queries: N_Q, the kept queries per chunk
 
 static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, bool csv) {
+    if (c.hs % ggml_blck_size(type_kv) != 0) {
+        fprintf(stderr, "quoka-op-bench: hd %lld is not a multiple of %s's block size %lld: case skipped\n",
+                (long long) c.hs, ggml_type_name(type_kv), (long long) ggml_blck_size(type_kv));
+        return true;
+    }
     const size_t n_tensors = 64;
     ggml_init_params ip = { ggml_tensor_overhead()*n_tensors + 4*ggml_graph_overhead(), nullptr, true };
     ggml_context * ctx = ggml_init(ip);
@@ -107,7 +113,7 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
     ggml_tensor * dense = ggml_flash_attn_ext(ctx, q, k, v, mask, scale, 0.0f, 0.0f);
     ggml_prec_set_acc(dense, GGML_PREC_F32);
     // the gather design, as llama.cpp builds it: select, gather K/V (F16 as dense FA), compacted mask
-    ggml_tensor * sel = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, 16);
+    ggml_tensor * sel = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, n_query);
     ggml_tensor * kg  = ggml_cast(ctx, ggml_get_rows(ctx, k, sel), GGML_TYPE_F16);
     ggml_tensor * vg  = ggml_cast(ctx, ggml_get_rows(ctx, v, sel), GGML_TYPE_F16);
     ggml_tensor * mg  = ggml_quoka_mask(ctx, mask, sel, own, c.n_keep);
@@ -118,7 +124,7 @@ static bool run_case(ggml_backend_t backend, const bench_case & c, int reps, boo
     // -INF mask with set_rows, then flash attention over the whole cache with that mask. A mask
     // shared by all heads can hold one KV head's selection only: this times the design with KV
     // head 0's selection for every head (a lower bound of its cost)
-    ggml_tensor * sel_idx = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, 16);
+    ggml_tensor * sel_idx = ggml_quoka_select(ctx, q, k, mask, own, c.n_keep, n_query);
     ggml_tensor * sel0  = ggml_view_1d(ctx, sel_idx, sel_idx->ne[0], 0);                   // [n_sel]
     ggml_tensor * maskT = ggml_cont(ctx, ggml_transpose(ctx, mask));                          // [n_tokens, n_kv]
     ggml_tensor * rows  = ggml_get_rows(ctx, maskT, sel0);                                    // [n_tokens, n_sel] F32
@@ -228,6 +234,13 @@ int main(int argc, char ** argv) {
         else if (a == "--gqa") { list(gqas); }
         else if (a == "--keep") { list(keeps); }
         else if (a == "--kv-heads") { n_head_kv = atoll(next().c_str()); }
+        else if (a == "--queries") {
+            n_query = atoi(next().c_str());
+            if (n_query < 1) {
+                fprintf(stderr, "quoka-op-bench: --queries must be at least 1\n");
+                return 2;
+            }
+        }
         else if (a == "--type-kv") {
             const std::string name = next();
             int found = -1;
@@ -244,7 +257,7 @@ int main(int argc, char ** argv) {
             type_kv = (ggml_type) found;
         }
         else {
-            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask] [--no-dense] [--type-kv TYPE]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t threads] [-r reps] [--quick] [--csv] [--backend NAME] [--kv list] [--tokens list] [--hs list] [--gqa list] [--keep list] [--kv-heads N] [--mask] [--no-dense] [--type-kv TYPE] [--queries N_Q]\n", argv[0]);
             return 2;
         }
     }
@@ -265,9 +278,9 @@ int main(int argc, char ** argv) {
         ggml_backend_cpu_set_n_threads(backend, n_threads);
     }
 
-    printf(csv ? "# backend=%s threads=%d reps=%d n_query=16 K/V=%s\n"
-               : "backend %s, %d threads, fastest of %d interleaved runs, N_Q 16, %s K/V, times in ms\n\n",
-           ggml_backend_name(backend), n_threads, reps, ggml_type_name(type_kv));
+    printf(csv ? "# backend=%s threads=%d reps=%d n_query=%d K/V=%s\n"
+               : "backend %s, %d threads, fastest of %d interleaved runs, N_Q %d, %s K/V, times in ms\n\n",
+           ggml_backend_name(backend), n_threads, reps, n_query, ggml_type_name(type_kv));
     if (csv) {
         printf("head_dim,gqa,n_head,n_tokens,n_kv,b_sa,dense_ms,quoka_ms,select_ms,speedup,select_pct%s\n",
                with_mask ? ",mask_ms,mask_speedup" : "");
