@@ -7,7 +7,9 @@
 #
 #   LLAMA_CPP_SRC         the patched llama.cpp tree (default build/llama.cpp, see scripts/fetch-llama.sh)
 #   QUOKA_AARCH64_BUILD   build directory (default build/aarch64)
-#   QUOKA_AARCH64_ARCH    -march baseline, GGML_CPU_ARM_ARCH (default armv8.2-a+dotprod+fp16)
+#   QUOKA_AARCH64_ARCH    -march baseline, GGML_CPU_ARM_ARCH (default armv8.2-a+dotprod+fp16; with
+#                         +sve ggml's SVE code runs, qemu's default CPU having SVE: scripts/test.sh
+#                         runs both, the SVE one in build/aarch64-sve)
 #   QUOKA_AARCH64_OPS     test-backend-ops -o filter (default 'QUOKA.*': QUOKA_SELECT and QUOKA_ATTN, as the ops group)
 #   QUOKA_AARCH64_PARAMS  test-backend-ops -p regex on the case parameters (default: every case)
 #   QUOKA_JOBS            build parallelism (default: nproc)
@@ -97,7 +99,12 @@ omp_flag=()
 aarch64-linux-gnu-g++ -O1 -I"$LLAMA_SRC/ggml/include" "$build/cpu-probe.c" -x none \
     "$build/ggml/src/libggml-cpu.a" "$build/ggml/src/libggml-base.a" "${omp_flag[@]}" -lm -lpthread \
     -o "$build/cpu-probe" || die "aarch64: could not link the CPU feature probe"
-"${qemu[@]}" "$build/cpu-probe" | sed 's/^/[quoka]   /' >&2 || die "aarch64: ggml-cpu was built without NEON"
+probe="$("${qemu[@]}" "$build/cpu-probe")" || die "aarch64: the CPU feature probe failed under qemu (no NEON, or an instruction the emulated CPU lacks)"
+echo "$probe" | sed 's/^/[quoka]   /' >&2
+# an SVE build must run its SVE code (qemu's default CPU has SVE)
+case "$arch" in
+    *+sve*) echo "$probe" | grep -q 'SVE 1' || die "aarch64: built with +sve but ggml-cpu sees no SVE under qemu" ;;
+esac
 
 ops="${QUOKA_AARCH64_OPS:-QUOKA.*}"
 args=(test -b CPU -o "$ops")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test suite (what `make test` and CI run).
-#   scripts/test.sh          all: lint, op tests, AVX2-only op tests, aarch64 op tests (qemu), Go tests,
-#                            CUDA compile check
+#   scripts/test.sh          all: lint, op tests, AVX2-only op tests, aarch64 op tests (NEON and SVE,
+#                            qemu), Go tests, CUDA compile check
 #   scripts/test.sh ops|avx2|aarch64|go|lint|cuda
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$QUOKA_ROOT"
@@ -68,9 +68,13 @@ run_avx2() {
     done
 }
 
-# the same QUOKA op tests on a cross-compiled aarch64 (NEON) ggml-cpu under qemu-user
+# the same QUOKA op tests on a cross-compiled aarch64 ggml-cpu under qemu-user: NEON, then SVE
+# (ggml's sizeless-vector code; the QUOKA portable kernels take their per-query path there)
 run_aarch64() {
     "$QUOKA_ROOT/scripts/test-aarch64.sh"
+    log "aarch64 with SVE"
+    QUOKA_AARCH64_ARCH=armv8.2-a+dotprod+fp16+sve QUOKA_AARCH64_BUILD="$QUOKA_BUILD/aarch64-sve" \
+        "$QUOKA_ROOT/scripts/test-aarch64.sh"
 }
 
 run_go() {
