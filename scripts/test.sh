@@ -18,9 +18,10 @@ run_lint() {
 
 # the x86 scoring kernels this machine can run (the build is native: it has every one the CPU has)
 cpu_isas() {
-    # bf16: the BF16 filter on ggml's portable vector layer (then FP32 re-scoring), on any CPU
+    # bf16: the BF16 filter on ggml's portable vector layer (then FP32 re-scoring), on any CPU;
+    # i16: the int16 filter (AVX2, VNNI where the build has it)
     local isas="scalar vec bf16"
-    grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && isas="$isas avx2"
+    grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && isas="$isas avx2 i16"
     grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="$isas avx512"
     grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && isas="$isas avx512bf16"
     echo "$isas"
@@ -63,8 +64,19 @@ run_avx2() {
         n_zmm="$(objdump -d "$dir/ggml/src/libggml-cpu.a" | grep -c zmm || true)"
         [ "$n_zmm" = 0 ] || die "the AVX2-only ggml-cpu has AVX-512 instructions ($n_zmm use zmm registers)"
     fi
+    # the int16 filter's AVX-VNNI form (VEX vpdpwssd: Alder Lake, Zen 5) compiles; this CPU may not run it
+    if command -v objdump >/dev/null 2>&1 && ${CXX:-g++} -mavxvnni -E -x c++ /dev/null >/dev/null 2>&1; then
+        local obj="$dir/quoka-avxvnni.o" n_vnni
+        ${CXX:-g++} -O2 -std=c++17 -mavx2 -mfma -mf16c -mavxvnni -I"$LLAMA_SRC/ggml/include" -I"$LLAMA_SRC/ggml/src" \
+            -I"$LLAMA_SRC/ggml/src/ggml-cpu" -c "$LLAMA_SRC/ggml/src/ggml-cpu/quoka.cpp" -o "$obj" \
+            || die "quoka.cpp does not compile with AVX-VNNI"
+        n_vnni="$(objdump -d "$obj" | grep -c vpdpwssd || true)"
+        [ "$n_vnni" -gt 0 ] || die "the AVX-VNNI build of quoka.cpp has no vpdpwssd"
+        log "AVX-VNNI compile check: $n_vnni vpdpwssd"
+    fi
     local isa
-    for isa in "" bf16; do
+    # default: the int16 filter (madd + add: no VNNI in this build); avx2: the exact FP32 kernels
+    for isa in "" avx2 bf16; do
         log "test-backend-ops (AVX2-only build): QUOKA ops, GGML_QUOKA_ISA=${isa:-default}"
         GGML_QUOKA_ISA=$isa "$dir/bin/test-backend-ops" test -b CPU -o 'QUOKA.*' | tail -3
         [ "${PIPESTATUS[0]}" = 0 ] || die "QUOKA ops failed on the AVX2-only build (GGML_QUOKA_ISA=${isa:-default})"
@@ -90,11 +102,15 @@ run_go() {
     # stay index-identical to the reference data
     log "go test: selection vs reference data with GGML_QUOKA_ISA=bf16"
     GGML_QUOKA_ISA=bf16 go test -count=1 -run 'TestQuokaSelectionMatchesReference' ./bindings/llama/
-    # and with the AVX2 kernels, the default path of AVX2-only CPUs
+    # and with the AVX2 kernels: the int16 filter (the default path of CPUs without AVX512-BF16)
+    # and the exact FP32 kernels
     case " $(cpu_isas) " in
         *" avx2 "*)
-            log "go test: selection vs reference data with GGML_QUOKA_ISA=avx2"
-            GGML_QUOKA_ISA=avx2 go test -count=1 -run 'TestQuokaSelectionMatchesReference' ./bindings/llama/ ;;
+            local isa
+            for isa in i16 avx2; do
+                log "go test: selection vs reference data with GGML_QUOKA_ISA=$isa"
+                GGML_QUOKA_ISA=$isa go test -count=1 -run 'TestQuokaSelectionMatchesReference' ./bindings/llama/
+            done ;;
     esac
 }
 
