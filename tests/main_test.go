@@ -73,7 +73,16 @@ func runQuokarun(t *testing.T, stdin string, args ...string) result {
 // runQuokarunTimeout is runQuokarun with a limit of seconds.
 func runQuokarunTimeout(t *testing.T, seconds int, stdin string, args ...string) result {
 	t.Helper()
+	return runQuokarunEnv(t, nil, seconds, stdin, args...)
+}
+
+// runQuokarunEnv is runQuokarunTimeout with env added to the test's environment.
+func runQuokarunEnv(t *testing.T, env []string, seconds int, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(quokarun, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
