@@ -96,8 +96,8 @@ run_go() {
     if [ ! -d "$QUOKA_ROOT/../shared/models" ]; then
         log "note: ../shared is absent; tests that need its models skip"
     fi
-    log "go test ./..."
-    go test -count=1 -timeout 40m ./...
+    log "go test -race ./..."
+    go test -race -count=1 -timeout 40m ./...
     # the BF16 filter (portable, any head size) on the real model: the F32-cache selection must
     # stay index-identical to the reference data
     log "go test: selection vs reference data with GGML_QUOKA_ISA=bf16"
