@@ -1,0 +1,67 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/models"
+)
+
+// TestLlamaCompletionReportsQuoka: upstream's llama-completion from the patched tree shows, in its
+// closing timings (common_perf_print), how many ubatches QUOKA ran sparse, and a dense run shows
+// no such line; the generated text is complete in both (the tool flushes its log before exiting).
+func TestLlamaCompletionReportsQuoka(t *testing.T) {
+	bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("llama-completion not built (make build): %v", err)
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.gguf")
+	p := models.Preset{Name: "completion", Layers: 2, Embd: 128, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 256,
+		Context: 4096, Type: models.TypeF16}
+	require.NoError(t, models.Synth(model, p, 3))
+	prompt := filepath.Join(dir, "prompt.txt")
+	require.NoError(t, os.WriteFile(prompt, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 40)), 0o644))
+
+	re := regexp.MustCompile(`quoka ubatches = +(\d+)`)
+	run := func(extra ...string) (stdout, stderr string) {
+		args := append([]string{"-m", model, "-f", prompt, "-n", "8", "-no-cnv", "--temp", "0", "-t", "2",
+			"-c", "4096", "-ub", "128", "-fa", "on"}, extra...)
+		cmd := exec.Command(bin, args...)
+		var so, se strings.Builder
+		cmd.Stdout, cmd.Stderr = &so, &se
+		require.NoError(t, cmd.Run(), "%v: %s", extra, se.String())
+		return so.String(), se.String()
+	}
+	denseOut, denseErr := run()
+	assert.NotRegexp(t, re, denseErr, "a dense run reports QUOKA ubatches")
+	assert.Contains(t, denseErr, "graphs reused", "the closing timings are missing")
+
+	out, errOut := run("--quoka", "--quoka-budget", "64")
+	m := re.FindStringSubmatch(errOut)
+	require.NotNil(t, m, "no quoka ubatches line in the closing timings:\n%s", tail(errOut, 10))
+	n, err := strconv.Atoi(m[1])
+	require.NoError(t, err)
+	// about 2500 prompt tokens in ubatches of 128: all but the first one (past <= 64) are sparse
+	assert.Greater(t, n, 10, "sparse ubatches")
+	// the prompt is echoed, then 8 tokens: the same length as the dense run's output (byte vocabulary)
+	assert.Equal(t, len(denseOut), len(out), "dense %q\nquoka %q", tail(denseOut, 1), tail(out, 1))
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprint(strings.Join(lines, "\n"))
+}
