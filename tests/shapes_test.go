@@ -98,19 +98,19 @@ func TestQuokaHeadShapesEveryPath(t *testing.T) {
 						"-ub", "128", "-t", "2", "-ctk", ct, "-ctv", ct, "--quoka-budget", "64", "--json"}
 					// kld runs eval kld; false when the build lacks the forced path (a portable build
 					// on a CPU that has it: QUOKA_NATIVE=0)
-					kld := func(env []string, extra ...string) (kldReport, bool) {
+					kld := func(env []string, extra ...string) (kldResult, bool) {
 						r := runQuokarunEnv(t, env, 60, "", append(args, extra...)...)
 						if r.code != 0 && strings.Contains(r.stderr, "not a scoring path of this build") {
 							t.Logf("%v: not in this build", env)
-							return kldReport{}, false
+							return kldResult{}, false
 						}
 						require.Equal(t, 0, r.code, "%v %v: %s", env, extra, r.stderr)
-						var rep kldReport
+						var rep kldResult
 						require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
 						return rep, true
 					}
 					want, _ := kld([]string{"GGML_QUOKA_ISA="}) // the default path, whatever the environment says
-					require.Greater(t, want.QuokaUbatches, 0, "QUOKA did not engage")
+					require.Greater(t, want.Sparse, 0, "QUOKA did not engage")
 					require.Greater(t, want.Pooled.MeanKL, 0.0, "QUOKA changed nothing")
 					same := 0
 					for _, isa := range paths {
@@ -118,7 +118,7 @@ func TestQuokaHeadShapesEveryPath(t *testing.T) {
 						if !ok {
 							continue
 						}
-						assert.Equal(t, want.QuokaUbatches, got.QuokaUbatches, "GGML_QUOKA_ISA=%s", isa)
+						assert.Equal(t, want.Sparse, got.Sparse, "GGML_QUOKA_ISA=%s", isa)
 						assert.InEpsilon(t, want.Pooled.MeanKL, got.Pooled.MeanKL, 1e-4, "GGML_QUOKA_ISA=%s vs the default path", isa)
 						if got.Pooled.MeanKL == want.Pooled.MeanKL {
 							same++
@@ -126,19 +126,11 @@ func TestQuokaHeadShapesEveryPath(t *testing.T) {
 					}
 					t.Logf("mean KL %.6g; %d of %d forced paths to the last digit", want.Pooled.MeanKL, same, len(paths))
 					inv, _ := kld([]string{"GGML_QUOKA_ISA="}, "--quoka-invert")
-					assert.Equal(t, want.QuokaUbatches, inv.QuokaUbatches)
+					assert.Equal(t, want.Sparse, inv.Sparse)
 					assert.False(t, math.Abs(inv.Pooled.MeanKL-want.Pooled.MeanKL) <= 1e-2*want.Pooled.MeanKL,
 						"the inverted selection's mean KL %g is within 1%% of QUOKA's %g", inv.Pooled.MeanKL, want.Pooled.MeanKL)
 				})
 			}
 		})
 	}
-}
-
-// kldReport holds the fields of eval kld --json this package's tests read.
-type kldReport struct {
-	QuokaUbatches int `json:"quoka_ubatches"`
-	Pooled        struct {
-		MeanKL float64 `json:"mean_kl"`
-	} `json:"pooled"`
 }
