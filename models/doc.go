@@ -8,7 +8,7 @@
 // ErrTruncated (and undecodable headers with ErrMalformed).
 //
 // Synth writes a deterministic GGUF (version 3) file of architecture
-// "llama" with random weights in the shapes of one of the Presets, with a
+// "llama" (or "gemma3", with sliding-window layers) with random weights in the shapes of one of the Presets, with a
 // byte-level SPM vocabulary so that any text tokenizes. Such a file loads
 // and runs in upstream llama.cpp but produces noise: it is only meant for
 // measuring speed and memory. Files written by Synth carry the metadata key

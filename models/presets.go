@@ -11,6 +11,15 @@ const (
 	TypeF32 = "f32"
 )
 
+// Architectures a Preset may use.
+const (
+	// ArchLlama is llama.cpp's "llama" architecture (the default).
+	ArchLlama = "llama"
+	// ArchGemma3 is llama.cpp's "gemma3" architecture: Q/K norms, post-norms and, with a
+	// SlidingWindow, sliding-window layers interleaved with full-attention ones (an iSWA cache).
+	ArchGemma3 = "gemma3"
+)
+
 // Preset describes the shape of a synthetic llama model.
 type Preset struct {
 	// Name identifies the preset, e.g. "bench-1b".
@@ -34,6 +43,22 @@ type Preset struct {
 	// Type is the weight type of the matrices: TypeF16 or TypeF32.
 	// Norm weights are always F32.
 	Type string
+	// Arch is the architecture: ArchLlama (also when empty) or ArchGemma3.
+	Arch string
+	// SlidingWindow is the attention window of the sliding-window layers (ArchGemma3 only);
+	// 0 means every layer attends to the whole context.
+	SlidingWindow int
+	// SWAPattern makes every SWAPattern-th layer a full-attention layer and the others
+	// sliding-window ones (llama.cpp's sliding_window_pattern; gemma3's default is 6).
+	SWAPattern int
+}
+
+// arch returns the architecture name written to the file.
+func (p Preset) arch() string {
+	if p.Arch == "" {
+		return ArchLlama
+	}
+	return p.Arch
 }
 
 // presets is the registry returned by Presets, in display order.
@@ -55,6 +80,13 @@ var presets = []Preset{
 		Description: "Llama-3.2-1B block shapes with a 259-token byte vocabulary (974M params, F16, ~1.8 GiB)",
 		Layers:      16, Embd: 2048, Heads: 32, KVHeads: 8, HeadDim: 64, FFN: 8192, Context: 131072,
 		Type: TypeF16,
+	},
+	{
+		Name: "bench-gemma3-1b",
+		Description: "Gemma-3-1B block shapes (gemma3, 512-token sliding window in 5 of 6 layers) with a " +
+			"259-token byte vocabulary (697M params, F16, ~1.3 GiB)",
+		Layers: 26, Embd: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Context: 32768,
+		Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 512, SWAPattern: 6,
 	},
 }
 
@@ -96,6 +128,12 @@ func (p Preset) Validate() error {
 		return fmt.Errorf("models: preset %q: head dim %d must be even for RoPE", p.Name, p.HeadDim)
 	case p.Type != TypeF16 && p.Type != TypeF32:
 		return fmt.Errorf("models: preset %q: type %q, want %q or %q", p.Name, p.Type, TypeF16, TypeF32)
+	case p.arch() != ArchLlama && p.arch() != ArchGemma3:
+		return fmt.Errorf("models: preset %q: architecture %q, want %q or %q", p.Name, p.Arch, ArchLlama, ArchGemma3)
+	case p.SlidingWindow < 0 || p.SWAPattern < 0:
+		return fmt.Errorf("models: preset %q: negative sliding window or pattern", p.Name)
+	case (p.SlidingWindow > 0 || p.SWAPattern > 0) && p.arch() != ArchGemma3:
+		return fmt.Errorf("models: preset %q: sliding-window layers need architecture %q", p.Name, ArchGemma3)
 	}
 	return nil
 }

@@ -15,6 +15,8 @@ func TestPresets(t *testing.T) {
 		{"tiny", Preset{Layers: 2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 128, Context: 4096, Type: TypeF32}},
 		{"bench-small", Preset{Layers: 8, Embd: 1024, Heads: 16, KVHeads: 4, HeadDim: 64, FFN: 2816, Context: 65536, Type: TypeF16}},
 		{"bench-1b", Preset{Layers: 16, Embd: 2048, Heads: 32, KVHeads: 8, HeadDim: 64, FFN: 8192, Context: 131072, Type: TypeF16}},
+		{"bench-gemma3-1b", Preset{Layers: 26, Embd: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Context: 32768,
+			Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 512, SWAPattern: 6}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -28,6 +30,35 @@ func TestPresets(t *testing.T) {
 		})
 	}
 	assert.Len(t, Presets(), len(tests))
+}
+
+func TestPresetValidateArchitecture(t *testing.T) {
+	base := Preset{Name: "p", Layers: 2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 128, Context: 4096, Type: TypeF16}
+	tests := []struct {
+		name    string
+		edit    func(*Preset)
+		wantErr string
+	}{
+		{"llama by default", func(*Preset) {}, ""},
+		{"gemma3", func(p *Preset) { p.Arch = ArchGemma3 }, ""},
+		{"gemma3 with a sliding window", func(p *Preset) { p.Arch, p.SlidingWindow, p.SWAPattern = ArchGemma3, 64, 2 }, ""},
+		{"unknown architecture", func(p *Preset) { p.Arch = "mamba" }, `architecture "mamba"`},
+		{"llama with a sliding window", func(p *Preset) { p.SlidingWindow = 64 }, "sliding-window layers need"},
+		{"negative window", func(p *Preset) { p.Arch, p.SlidingWindow = ArchGemma3, -1 }, "negative"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base
+			tc.edit(&p)
+			err := p.Validate()
+			if tc.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
 }
 
 func TestPresetsReturnsCopy(t *testing.T) {

@@ -45,7 +45,7 @@ type synthTensor struct {
 //
 // The file is written to a temporary file in the target directory and
 // renamed into place, so path never holds a partial model. The output
-// loads in llama.cpp as architecture "llama" but produces noise: use it
+// loads in llama.cpp as architecture "llama" (or the preset's Arch) but produces noise: use it
 // only for benchmarking.
 func Synth(path string, p Preset, seed uint64) (err error) {
 	if err := p.Validate(); err != nil {
@@ -116,8 +116,9 @@ func writeSynth(w io.Writer, p Preset, seed uint64) error {
 	return nil
 }
 
-// synthTensors lays out the tensors llama.cpp's llama architecture loads
-// (src/models/llama.cpp), with ggml ne[] shapes and aligned data offsets.
+// synthTensors lays out the tensors llama.cpp's llama or gemma3 architecture
+// loads (src/models/llama.cpp, gemma3.cpp), with ggml ne[] shapes and aligned
+// data offsets.
 func synthTensors(p Preset) []synthTensor {
 	wt := ggmlTypeF16
 	if p.Type == TypeF32 {
@@ -142,10 +143,18 @@ func synthTensors(p Preset) []synthTensor {
 		add(blk("attn_k"), wt, fillRandom, embd, kv)
 		add(blk("attn_v"), wt, fillRandom, embd, kv)
 		add(blk("attn_output"), wt, fillRandom, q, embd)
+		if p.arch() == ArchGemma3 {
+			add(blk("attn_q_norm"), ggmlTypeF32, fillOnes, uint64(p.HeadDim))
+			add(blk("attn_k_norm"), ggmlTypeF32, fillOnes, uint64(p.HeadDim))
+			add(blk("post_attention_norm"), ggmlTypeF32, fillOnes, embd)
+		}
 		add(blk("ffn_norm"), ggmlTypeF32, fillOnes, embd)
 		add(blk("ffn_gate"), wt, fillRandom, embd, ffn)
 		add(blk("ffn_up"), wt, fillRandom, embd, ffn)
 		add(blk("ffn_down"), wt, fillRandom, ffn, embd)
+		if p.arch() == ArchGemma3 {
+			add(blk("post_ffw_norm"), ggmlTypeF32, fillOnes, embd)
+		}
 	}
 	add("output_norm.weight", ggmlTypeF32, fillOnes, embd)
 	add("output.weight", wt, fillRandom, embd, vocab)
@@ -167,23 +176,32 @@ func synthMetadata(p Preset, seed uint64) []ggufKV {
 		fileType = 0 // LLAMA_FTYPE_ALL_F32
 	}
 	vocab := byteVocab()
-	return []ggufKV{
-		{"general.architecture", "llama"},
+	a := p.arch()
+	kvs := []ggufKV{
+		{"general.architecture", a},
 		{"general.name", "quoka-synth-" + p.Name},
 		{"general.description", "synthetic random-weight model written by quoka: produces noise, for benchmarking only"},
 		{"general.file_type", fileType},
-		{"llama.vocab_size", uint32(len(vocab))},
-		{"llama.context_length", uint32(p.Context)},
-		{"llama.embedding_length", uint32(p.Embd)},
-		{"llama.block_count", uint32(p.Layers)},
-		{"llama.feed_forward_length", uint32(p.FFN)},
-		{"llama.rope.dimension_count", uint32(p.HeadDim)},
-		{"llama.rope.freq_base", float32(synthRopeFreqBase)},
-		{"llama.attention.head_count", uint32(p.Heads)},
-		{"llama.attention.head_count_kv", uint32(p.KVHeads)},
-		{"llama.attention.key_length", uint32(p.HeadDim)},
-		{"llama.attention.value_length", uint32(p.HeadDim)},
-		{"llama.attention.layer_norm_rms_epsilon", float32(synthRMSEps)},
+		{a + ".vocab_size", uint32(len(vocab))},
+		{a + ".context_length", uint32(p.Context)},
+		{a + ".embedding_length", uint32(p.Embd)},
+		{a + ".block_count", uint32(p.Layers)},
+		{a + ".feed_forward_length", uint32(p.FFN)},
+		{a + ".rope.dimension_count", uint32(p.HeadDim)},
+		{a + ".rope.freq_base", float32(synthRopeFreqBase)},
+		{a + ".attention.head_count", uint32(p.Heads)},
+		{a + ".attention.head_count_kv", uint32(p.KVHeads)},
+		{a + ".attention.key_length", uint32(p.HeadDim)},
+		{a + ".attention.value_length", uint32(p.HeadDim)},
+		{a + ".attention.layer_norm_rms_epsilon", float32(synthRMSEps)},
+	}
+	if p.SlidingWindow > 0 {
+		kvs = append(kvs, ggufKV{a + ".attention.sliding_window", uint32(p.SlidingWindow)})
+	}
+	if p.SWAPattern > 0 {
+		kvs = append(kvs, ggufKV{a + ".attention.sliding_window_pattern", uint32(p.SWAPattern)})
+	}
+	return append(kvs, []ggufKV{
 		{"tokenizer.ggml.model", "llama"},
 		{"tokenizer.ggml.tokens", vocab},
 		{"tokenizer.ggml.scores", make([]float32, len(vocab))},
@@ -196,7 +214,7 @@ func synthMetadata(p Preset, seed uint64) []ggufKV {
 		{KeySynthetic, true},
 		{KeySyntheticPreset, p.Name},
 		{"quoka.synthetic.seed", seed},
-	}
+	}...)
 }
 
 // chunkGen generates tensor data in parallel chunks into reusable buffers

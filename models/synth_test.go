@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	gguf "github.com/gpustack/gguf-parser-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -58,6 +59,33 @@ func TestSynthRoundTrip(t *testing.T) {
 			assert.Equal(t, tc.want, tc.got)
 		})
 	}
+}
+
+func TestSynthGemma3(t *testing.T) {
+	p := Preset{Name: "g3-toy", Layers: 3, Embd: 64, Heads: 2, KVHeads: 1, HeadDim: 32, FFN: 128, Context: 512,
+		Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 32, SWAPattern: 3}
+	path := filepath.Join(t.TempDir(), "g3.gguf")
+	require.NoError(t, Synth(path, p, 1))
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	assert.Equal(t, "gemma3", info.Architecture)
+	assert.Equal(t, p.Layers, info.Layers)
+	assert.Equal(t, p.HeadDim, info.HeadDim)
+	assert.Equal(t, p.KVHeads, info.KVHeads)
+	// gemma3 adds Q/K norms and the post-attention and post-FFN norms to each block
+	assert.Equal(t, 3+13*p.Layers, info.TensorCount)
+	assert.Equal(t, map[string]int{"F16": 2 + 7*p.Layers, "F32": 1 + 6*p.Layers}, info.TensorTypes)
+
+	gf, err := gguf.ParseGGUFFile(path)
+	require.NoError(t, err)
+	kvs := gf.Header.MetadataKV
+	for key, want := range map[string]uint32{"gemma3.attention.sliding_window": 32, "gemma3.attention.sliding_window_pattern": 3} {
+		v, ok := kvs.Get(key)
+		require.True(t, ok, key)
+		assert.Equal(t, want, v.ValueUint32(), key)
+	}
+	_, ok := kvs.Get("llama.block_count")
+	assert.False(t, ok, "llama keys in a gemma3 file")
 }
 
 func TestSynthF16TensorTypes(t *testing.T) {

@@ -96,6 +96,12 @@ type ContextParams struct {
 	// either way: as query groups in a unified cache, or one selection per
 	// KV stream otherwise (then without Quoka.Chunk sub-chunks).
 	KVUnified bool
+	// SWAWindow keeps only the last window (plus a ubatch) of positions in the
+	// sliding-window cache of a model with sliding-window layers (Gemma 2 and
+	// 3, ...), as llama.cpp's tools do without --swa-full: less memory, but
+	// TruncateKV cannot go back past the window. Without it that cache holds
+	// the whole context. No effect on other models.
+	SWAWindow bool
 	// Quoka configures QUOKA sparse attention for prefill (off by default).
 	Quoka QuokaOptions
 	// Capture names graph tensors (at most 16, e.g. "quoka_sel-0", QUOKA's
@@ -214,6 +220,7 @@ func NewContext(m *Model, p ContextParams) (*Session, error) {
 	}
 	cp.n_seq_max = C.uint32_t(p.Sequences)
 	cp.kv_unified = C.bool(p.KVUnified)
+	cp.swa_full = C.bool(!p.SWAWindow)
 	applyExtraContextParams(&cp, p)
 	if err := applyQuoka(&cp, p.Quoka); err != nil {
 		return nil, err

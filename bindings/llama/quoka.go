@@ -177,6 +177,27 @@ func (c *Session) QuokaActive() bool {
 	return bool(C.llama_quoka_enabled(c.live()))
 }
 
+// QuokaLayers returns the layers whose attention takes the QUOKA path in a
+// sparse ubatch, as llama.cpp planned them when the context was created, in
+// increasing order; nil when QUOKA is off. The other layers stay dense: the
+// sliding-window layers of a model with an iSWA cache (Gemma 2 and 3, ...),
+// and layers with ALiBi, attention sinks, MLA or a KQ bias. QUOKA's selection
+// of layer il is captured as "quoka_sel-<il>" (ContextParams.Capture).
+func (c *Session) QuokaLayers() []int {
+	ptr := c.live()
+	n := int(C.llama_quoka_layers(ptr, nil, 0))
+	if n <= 0 {
+		return nil
+	}
+	buf := make([]C.int32_t, n)
+	n = int(C.llama_quoka_layers(ptr, &buf[0], C.int32_t(n)))
+	out := make([]int, 0, n)
+	for _, l := range buf[:min(n, len(buf))] {
+		out = append(out, int(l))
+	}
+	return out
+}
+
 // QuokaUbatches is the number of ubatches computed with QUOKA sparse
 // attention (in at least one layer) since the context was created: the proof
 // that QUOKA engaged.

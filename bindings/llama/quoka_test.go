@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quoka-llm/quoka/internal/sharedtest"
+	"github.com/quoka-llm/quoka/models"
 )
 
 // quokaReference is ../shared/data/quoka-reference-l0-c8.json: an independent
@@ -167,27 +169,65 @@ func TestQuokaFullBudgetEqualsDense(t *testing.T) {
 	assert.Zero(t, n)
 }
 
-// TestQuokaForcedGatherMatchesDenseLogits: the same with an F32 cache, logit by logit.
+// TestQuokaForcedGatherMatchesDenseLogits: the same with an F32 cache, logit by logit, on
+// stories260K and on a synthesized gemma3 model with an iSWA cache (QUOKA in its full-attention
+// layers), whose sliding-window cache holds the whole context or only the window: then its cells
+// differ from the full-attention cache's, and only the latter's mask and cells give dense logits.
 func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
-	m := loadStories(t)
-	toks := storyTokens(t, m, 700)
-	logits := func(q QuokaOptions) ([]float32, int) {
-		c := newTestContext(t, m, ContextParams{NCtx: 1024, NBatch: 1024, NUBatch: 128, Threads: 2,
-			FlashAttn: FlashAttnOn, CacheType: CacheF32, Quoka: q})
-		require.NoError(t, c.Prefill(context.Background(), toks, nil))
-		return append([]float32(nil), c.Logits(-1)...), c.QuokaUbatches()
-	}
-	dense, _ := logits(QuokaOptions{})
-	forced, n := logits(QuokaOptions{Enabled: true, Budget: 1024, Force: true})
-	require.Equal(t, (len(toks)+127)/128-1, n)
-	// the gathered K/V are converted to F16 as dense flash attention converts the cache, and the
-	// compacted keys keep the cache's order: the result is dense attention's, bit for bit where
-	// flash attention runs its one-row kernel (AVX-512 here); its tiled kernel (e.g. AVX2 with
-	// head_dim % 8 == 0) may round the differently placed tiles apart, far below the 3e-2 that
-	// F32 instead of F16 K/V gave
-	require.Len(t, forced, len(dense))
-	for i := range dense {
-		require.InDelta(t, dense[i], forced[i], 1e-4, "logit %d", i)
+	gemma := filepath.Join(t.TempDir(), "gemma3-iswa.gguf")
+	require.NoError(t, models.Synth(gemma, models.Preset{Name: "gemma3-iswa", Layers: 4, Embd: 128, Heads: 4,
+		KVHeads: 2, HeadDim: 32, FFN: 256, Context: 4096, Type: models.TypeF16, Arch: models.ArchGemma3,
+		SlidingWindow: 64, SWAPattern: 2}, 5))
+	g, err := LoadModel(gemma, ModelParams{})
+	require.NoError(t, err)
+	defer g.Free()
+	for _, tc := range []struct {
+		name      string
+		m         *Model
+		swaWindow bool
+		layers    []int
+	}{
+		{"stories260K", loadStories(t), false, []int{0, 1, 2, 3, 4}},
+		{"gemma3 iSWA, full SWA cache", g, false, []int{1, 3}},
+		{"gemma3 iSWA, window-only SWA cache", g, true, []int{1, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m
+			toks := storyTokens(t, m, 700)
+			logits := func(q QuokaOptions) ([]float32, int) {
+				c := newTestContext(t, m, ContextParams{NCtx: 1024, NBatch: 1024, NUBatch: 128, Threads: 2,
+					FlashAttn: FlashAttnOn, CacheType: CacheF32, SWAWindow: tc.swaWindow, Quoka: q})
+				if q.Enabled {
+					assert.Equal(t, tc.layers, c.QuokaLayers(), "the layers on the QUOKA path")
+				}
+				require.NoError(t, c.Prefill(context.Background(), toks, nil))
+				return append([]float32(nil), c.Logits(-1)...), c.QuokaUbatches()
+			}
+			dense, _ := logits(QuokaOptions{})
+			forced, n := logits(QuokaOptions{Enabled: true, Budget: 1024, Force: true})
+			require.Equal(t, (len(toks)+127)/128-1, n)
+			// the gathered K/V are converted to F16 as dense flash attention converts the cache,
+			// and the compacted keys keep the cache's order: the result is dense attention's, bit
+			// for bit where flash attention runs its one-row kernel (AVX-512 here); its tiled
+			// kernel (e.g. AVX2 with head_dim % 8 == 0) may round the differently placed tiles
+			// apart, far below the 3e-2 that F32 instead of F16 K/V gave
+			require.Len(t, forced, len(dense))
+			maxd := 0.0
+			for i := range dense {
+				maxd = math.Max(maxd, math.Abs(float64(dense[i]-forced[i])))
+			}
+			// a real selection (B_SA 64) moves the logits far more than the tolerance below
+			sparse, _ := logits(QuokaOptions{Enabled: true, Budget: 64})
+			maxs := 0.0
+			for i := range dense {
+				maxs = math.Max(maxs, math.Abs(float64(dense[i]-sparse[i])))
+			}
+			t.Logf("largest logit difference to dense: forced gather %g, B_SA 64 %g", maxd, maxs)
+			require.Greater(t, maxs, 1e-2, "the logits barely depend on the selection")
+			for i := range dense {
+				require.InDelta(t, dense[i], forced[i], 1e-4, "logit %d", i)
+			}
+		})
 	}
 }
 

@@ -185,6 +185,7 @@ func benchAction(c *cli.Context) error {
 			return err
 		}
 		defer s.ctx.Free()
+		noteQuokaOff(stderr, s.ctx, p)
 	}
 	info, _ := os.Stat(path)
 	var size int64

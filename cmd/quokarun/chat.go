@@ -70,6 +70,7 @@ func chatAction(c *cli.Context) error {
 		return err
 	}
 	defer lc.Free()
+	noteQuokaOff(stderr, lc, cp)
 	if c.Bool("verbose") {
 		printSetup(stderr, m, lc)
 	}

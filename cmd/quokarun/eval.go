@@ -152,6 +152,7 @@ func evalKLDAction(c *cli.Context) error {
 		return err
 	}
 	defer lq.Free()
+	noteQuokaOff(stderr, lq, cp)
 
 	rep := kldReport{Model: filepath.Base(path), Text: filepath.Base(c.String("file")), Window: n, Windows: w,
 		UBatch: lq.Params().NUBatch, Quoka: cp.Quoka.String(), Cache: string(cp.CacheType)}

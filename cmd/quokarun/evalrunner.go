@@ -30,14 +30,16 @@ type evalRunner struct {
 	contexts    []*llama.Session
 	chat        bool
 	checkSparse bool
+	captures    []string // per context: the selection captured with checkSparse
 	done        map[string]evalrun.Record
 	out         *evalrun.Writer
 	path        string
 	stderr      io.Writer
 }
 
-// sparseLayer is the tensor whose captures count the chunks that took the QUOKA path.
-const sparseLayer = "quoka_sel-0"
+// sparseLayer is the tensor whose captures count the chunks that took the QUOKA path: the
+// selection of layer il, the first layer on the QUOKA path.
+func sparseLayer(il int) string { return fmt.Sprintf("quoka_sel-%d", il) }
 
 // newEvalRunner creates the contexts (nCtx positions each) and opens the results file: the
 // --resume file (its records are kept and not redone) or --results (overwritten).
@@ -59,14 +61,29 @@ func newEvalRunner(c *cli.Context, m *llama.Model, base llama.ContextParams, set
 		p.NBatch = max(p.NBatch, s.UBatch)
 		p.Quoka = s.quoka
 		if r.checkSparse {
-			p.Capture = []string{sparseLayer}
+			p.Capture = []string{sparseLayer(0)}
 		}
 		lc, err := llama.NewContext(m, p)
 		if err != nil {
 			r.free()
 			return nil, err
 		}
+		if ls := lc.QuokaLayers(); r.checkSparse && len(ls) > 0 && ls[0] != 0 {
+			// layer 0 stays dense (e.g. a sliding-window layer): capture the first sparse one
+			lc.Free()
+			p.Capture = []string{sparseLayer(ls[0])}
+			if lc, err = llama.NewContext(m, p); err != nil {
+				r.free()
+				return nil, err
+			}
+		}
+		noteQuokaOff(r.stderr, lc, p)
+		capture := ""
+		if r.checkSparse {
+			capture = p.Capture[0]
+		}
 		r.contexts = append(r.contexts, lc)
+		r.captures = append(r.captures, capture)
 	}
 	return r, nil
 }
@@ -144,7 +161,7 @@ func (r *evalRunner) run(ctx context.Context, c *cli.Context, what string, cases
 				}
 				continue
 			}
-			rec, err := r.one(ctx, r.contexts[i], s, ec, toks)
+			rec, err := r.one(ctx, r.contexts[i], r.captures[i], s, ec, toks)
 			if err != nil {
 				if ctx.Err() != nil && c.Context.Err() == nil {
 					finishBar(bar)
@@ -168,7 +185,7 @@ func (r *evalRunner) run(ctx context.Context, c *cli.Context, what string, cases
 }
 
 // one runs one case in one context: prefill from an empty cache, greedy answer.
-func (r *evalRunner) one(ctx context.Context, lc *llama.Session, s evalSetting, ec evalCase, toks []llama.Token) (evalrun.Record, error) {
+func (r *evalRunner) one(ctx context.Context, lc *llama.Session, capture string, s evalSetting, ec evalCase, toks []llama.Token) (evalrun.Record, error) {
 	lc.ClearKV()
 	lc.Captured() // forget earlier captures
 	out, tm, err := lc.GenerateTokens(ctx, toks, llama.GenerateOptions{MaxTokens: ec.maxTokens})
@@ -186,7 +203,7 @@ func (r *evalRunner) one(ctx context.Context, lc *llama.Session, s evalSetting, 
 	if r.checkSparse {
 		rec.SparseChunks = 0
 		for _, t := range lc.Captured() {
-			if t.Name == sparseLayer {
+			if t.Name == capture {
 				rec.SparseChunks++
 			}
 		}

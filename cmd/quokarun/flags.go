@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -111,6 +112,15 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 		return p, usageErrorf("--quoka needs flash attention: use -fa on or auto")
 	}
 	return p, nil
+}
+
+// noteQuokaOff prints one line when p asked for QUOKA but llama.cpp runs this context dense: no
+// layer of the model can take the sparse path (e.g. every layer sliding-window), or flash
+// attention resolved to off. llama.cpp's log (QUOKA_LOG=warn) says why.
+func noteQuokaOff(w io.Writer, lc *llama.Session, p llama.ContextParams) {
+	if p.Quoka.Enabled && !lc.QuokaActive() {
+		fmt.Fprintln(w, "quokarun: QUOKA is off for this model and context, attention stays dense (QUOKA_LOG=warn says why)")
+	}
 }
 
 // quokaOptions reads the --quoka* flags; any of them enables QUOKA.

@@ -79,6 +79,7 @@ func runAction(c *cli.Context) error {
 		return err
 	}
 	defer lc.Free()
+	noteQuokaOff(c.App.ErrWriter, lc, cp)
 	verbose := c.Bool("verbose")
 	if verbose {
 		printSetup(stderr, m, lc)

@@ -1,0 +1,132 @@
+package tests
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/models"
+)
+
+// gemma3Model synthesizes a 4-layer gemma3 model with a 64-token sliding window; with pattern 2
+// layers 0 and 2 are sliding-window layers and 1 and 3 full-attention ones (an iSWA cache), with
+// a pattern longer than the model every layer is a sliding-window one.
+func gemma3Model(t *testing.T, dir string, pattern int) string {
+	t.Helper()
+	path := filepath.Join(dir, "gemma3-p"+string(rune('0'+pattern))+".gguf")
+	p := models.Preset{Name: "gemma3-iswa", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchGemma3, SlidingWindow: 64, SWAPattern: pattern}
+	require.NoError(t, models.Synth(path, p, 11))
+	return path
+}
+
+// randomText writes about n bytes of lowercase words (one token per byte with the synthesized
+// models' byte vocabulary).
+func randomText(t *testing.T, dir string, n int) string {
+	t.Helper()
+	rng := rand.New(rand.NewSource(3))
+	var sb strings.Builder
+	for sb.Len() < n {
+		sb.WriteByte(byte('a' + rng.Intn(26)))
+		if rng.Intn(6) == 0 {
+			sb.WriteByte(' ')
+		}
+	}
+	path := filepath.Join(dir, "text.txt")
+	require.NoError(t, os.WriteFile(path, []byte(sb.String()), 0o644))
+	return path
+}
+
+// TestQuokaSlidingWindowModel: in a model with an iSWA cache (Gemma 2/3 and others), the
+// full-attention layers take the QUOKA path and the sliding-window ones stay dense. Proven on
+// eval kld: chunks are counted sparse, the selection changes the distributions (and the inverted
+// one changes them differently), and with B_SA covering the past (--quoka-force) the gathered
+// attention equals dense attention, which it only does when the full-attention layers' inputs
+// (mask, own cells, candidate flags) come from their own cache, not the sliding-window one's. A
+// model whose layers are all sliding-window ones runs dense and says so in one line.
+func TestQuokaSlidingWindowModel(t *testing.T) {
+	dir := t.TempDir()
+	text := randomText(t, dir, 1300)
+	model := gemma3Model(t, dir, 2)
+	kld := func(extra ...string) kldResult {
+		args := append([]string{"eval", "kld", "-m", model, "-f", text, "-c", "1024", "--chunks", "1", "-ub", "128",
+			"-t", "2", "--json"}, extra...)
+		r := runQuokarunTimeout(t, 120, "", args...)
+		require.Equal(t, 0, r.code, "%v: %s", extra, r.stderr)
+		assert.NotContains(t, r.stderr, "QUOKA is off")
+		var rep kldResult
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+		return rep
+	}
+	for _, ct := range []string{"f16", "f32", "q8_0"} {
+		t.Run(ct, func(t *testing.T) {
+			cache := []string{"-ctk", ct, "-ctv", ct}
+			got := kld(append(cache, "--quoka-budget", "64")...)
+			// 8 chunks of 128: all but the first have more past than B_SA
+			require.Equal(t, 1024/128-1, got.Sparse, "sparse chunks")
+			require.Greater(t, got.Pooled.MeanKL, 0.0, "QUOKA changed nothing")
+			inv := kld(append(cache, "--quoka-budget", "64", "--quoka-invert")...)
+			assert.Equal(t, got.Sparse, inv.Sparse)
+			assert.False(t, math.Abs(inv.Pooled.MeanKL-got.Pooled.MeanKL) <= 1e-2*got.Pooled.MeanKL,
+				"the inverted selection's mean KL %g is within 1%% of QUOKA's %g", inv.Pooled.MeanKL, got.Pooled.MeanKL)
+			t.Logf("mean KL %.4g (inverted %.4g)", got.Pooled.MeanKL, inv.Pooled.MeanKL)
+			if ct == "q8_0" {
+				return // dense attention dots quantized queries with the keys, QUOKA dequantized keys
+			}
+			full := kld(append(cache, "--quoka-budget", "1024", "--quoka-force")...)
+			assert.Equal(t, got.Sparse, full.Sparse, "forced sparse chunks")
+			assert.Less(t, full.Pooled.MeanKL, 1e-6, "a selection of every past key differs from dense attention")
+			assert.Equal(t, 1.0, full.Pooled.Top1)
+		})
+	}
+
+	t.Run("every layer sliding-window", func(t *testing.T) {
+		all := gemma3Model(t, dir, 8)
+		r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", all, "-f", text, "-c", "1024", "--chunks", "1",
+			"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var rep kldResult
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+		assert.Zero(t, rep.Sparse)
+		assert.Zero(t, rep.Pooled.MeanKL)
+		assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
+
+		bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
+		cmd := exec.Command(bin, "-m", all, "-f", text, "-n", "2", "-no-cnv", "--temp", "0", "-t", "2", "-c", "2048",
+			"-ub", "128", "-fa", "on", "--quoka", "--quoka-budget", "64")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Equal(t, 1, strings.Count(string(out), "no layer of this model and K cache can take the QUOKA path"), tail(string(out), 20))
+		assert.NotContains(t, string(out), "quoka ubatches", "an all-sliding-window model ran sparse")
+	})
+}
+
+// TestEvalCheckSparseSlidingWindowModel: --check-sparse captures the selection of the first
+// layer on the QUOKA path (layer 1 of a model whose layer 0 is a sliding-window one), so the
+// chunks that took it are counted on such models too.
+func TestEvalCheckSparseSlidingWindowModel(t *testing.T) {
+	dir := t.TempDir()
+	model := gemma3Model(t, dir, 2)
+	results := filepath.Join(dir, "niah.jsonl")
+	r := runQuokarunTimeout(t, 120, "", "eval", "niah", "-m", model, "--lengths", "512", "--depths", "50",
+		"--trials", "1", "--quoka-budget", "64", "-ub", "64", "-t", "2", "--check-sparse", "-n", "2",
+		"--results", results)
+	require.Equal(t, 0, r.code, r.stderr)
+	recs := readRecords(t, results)
+	require.Len(t, recs, 2, "dense and QUOKA")
+	for _, rec := range recs {
+		if isDense(rec) {
+			assert.Equal(t, 0, rec.SparseChunks, "dense never selects")
+		} else {
+			assert.Equal(t, (rec.Tokens-1)/64-1, rec.SparseChunks, "QUOKA engaged in %s", rec.ID)
+		}
+	}
+}
