@@ -18,6 +18,9 @@ const (
 	// ArchGemma3 is llama.cpp's "gemma3" architecture: Q/K norms, post-norms and, with a
 	// SlidingWindow, sliding-window layers interleaved with full-attention ones (an iSWA cache).
 	ArchGemma3 = "gemma3"
+	// ArchLFM2 is llama.cpp's "lfm2" architecture: a hybrid of short-convolution layers
+	// (recurrent state) and attention layers (a KV cache), every AttnPattern-th layer attention.
+	ArchLFM2 = "lfm2"
 )
 
 // Preset describes the shape of a synthetic llama model.
@@ -51,6 +54,14 @@ type Preset struct {
 	// SWAPattern makes every SWAPattern-th layer a full-attention layer and the others
 	// sliding-window ones (llama.cpp's sliding_window_pattern; gemma3's default is 6).
 	SWAPattern int
+	// AttnPattern makes every AttnPattern-th layer an attention layer and the others
+	// short-convolution ones (ArchLFM2 only; 0 or 1: every layer attention).
+	AttnPattern int
+}
+
+// isAttn reports whether layer il of an ArchLFM2 model is an attention layer.
+func (p Preset) isAttn(il int) bool {
+	return p.AttnPattern <= 1 || il%p.AttnPattern == p.AttnPattern-1
 }
 
 // arch returns the architecture name written to the file.
@@ -128,12 +139,16 @@ func (p Preset) Validate() error {
 		return fmt.Errorf("models: preset %q: head dim %d must be even for RoPE", p.Name, p.HeadDim)
 	case p.Type != TypeF16 && p.Type != TypeF32:
 		return fmt.Errorf("models: preset %q: type %q, want %q or %q", p.Name, p.Type, TypeF16, TypeF32)
-	case p.arch() != ArchLlama && p.arch() != ArchGemma3:
-		return fmt.Errorf("models: preset %q: architecture %q, want %q or %q", p.Name, p.Arch, ArchLlama, ArchGemma3)
-	case p.SlidingWindow < 0 || p.SWAPattern < 0:
+	case p.arch() != ArchLlama && p.arch() != ArchGemma3 && p.arch() != ArchLFM2:
+		return fmt.Errorf("models: preset %q: architecture %q, want %q, %q or %q", p.Name, p.Arch, ArchLlama, ArchGemma3, ArchLFM2)
+	case p.SlidingWindow < 0 || p.SWAPattern < 0 || p.AttnPattern < 0:
 		return fmt.Errorf("models: preset %q: negative sliding window or pattern", p.Name)
 	case (p.SlidingWindow > 0 || p.SWAPattern > 0) && p.arch() != ArchGemma3:
 		return fmt.Errorf("models: preset %q: sliding-window layers need architecture %q", p.Name, ArchGemma3)
+	case p.AttnPattern > 0 && p.arch() != ArchLFM2:
+		return fmt.Errorf("models: preset %q: short-convolution layers need architecture %q", p.Name, ArchLFM2)
+	case p.arch() == ArchLFM2 && p.Heads*p.HeadDim != p.Embd:
+		return fmt.Errorf("models: preset %q: %s needs heads x head dim == embedding (%d x %d != %d)", p.Name, ArchLFM2, p.Heads, p.HeadDim, p.Embd)
 	}
 	return nil
 }

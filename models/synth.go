@@ -22,6 +22,8 @@ const (
 	synthRMSEps = 1e-5
 	// chunkElems is the number of weights generated per parallel chunk.
 	chunkElems = 1 << 20
+	// lfm2ConvCache is lfm2.shortconv.l_cache, the short convolution's kernel size (LFM2's).
+	lfm2ConvCache = 3
 )
 
 // fillKind says how a tensor's data is generated.
@@ -139,6 +141,25 @@ func synthTensors(p Preset) []synthTensor {
 	for i := 0; i < p.Layers; i++ {
 		blk := func(s string) string { return fmt.Sprintf("blk.%d.%s.weight", i, s) }
 		add(blk("attn_norm"), ggmlTypeF32, fillOnes, embd)
+		if p.arch() == ArchLFM2 {
+			if p.isAttn(i) {
+				add(blk("attn_q_norm"), ggmlTypeF32, fillOnes, uint64(p.HeadDim))
+				add(blk("attn_k_norm"), ggmlTypeF32, fillOnes, uint64(p.HeadDim))
+				add(blk("attn_q"), wt, fillRandom, embd, q)
+				add(blk("attn_k"), wt, fillRandom, embd, kv)
+				add(blk("attn_v"), wt, fillRandom, embd, kv)
+				add(blk("attn_output"), wt, fillRandom, q, embd)
+			} else {
+				add(blk("shortconv.conv"), ggmlTypeF32, fillRandom, lfm2ConvCache, embd)
+				add(blk("shortconv.in_proj"), wt, fillRandom, embd, 3*embd)
+				add(blk("shortconv.out_proj"), wt, fillRandom, embd, embd)
+			}
+			add(blk("ffn_norm"), ggmlTypeF32, fillOnes, embd)
+			add(blk("ffn_gate"), wt, fillRandom, embd, ffn)
+			add(blk("ffn_up"), wt, fillRandom, embd, ffn)
+			add(blk("ffn_down"), wt, fillRandom, ffn, embd)
+			continue
+		}
 		add(blk("attn_q"), wt, fillRandom, embd, q)
 		add(blk("attn_k"), wt, fillRandom, embd, kv)
 		add(blk("attn_v"), wt, fillRandom, embd, kv)
@@ -156,7 +177,11 @@ func synthTensors(p Preset) []synthTensor {
 			add(blk("post_ffw_norm"), ggmlTypeF32, fillOnes, embd)
 		}
 	}
-	add("output_norm.weight", ggmlTypeF32, fillOnes, embd)
+	if p.arch() == ArchLFM2 {
+		add("token_embd_norm.weight", ggmlTypeF32, fillOnes, embd) // lfm2's output norm
+	} else {
+		add("output_norm.weight", ggmlTypeF32, fillOnes, embd)
+	}
 	add("output.weight", wt, fillRandom, embd, vocab)
 
 	var off uint64
@@ -200,6 +225,21 @@ func synthMetadata(p Preset, seed uint64) []ggufKV {
 	}
 	if p.SWAPattern > 0 {
 		kvs = append(kvs, ggufKV{a + ".attention.sliding_window_pattern", uint32(p.SWAPattern)})
+	}
+	if a == ArchLFM2 {
+		// per layer: KV heads in attention layers, 0 in short-convolution ones
+		kvHeads := make([]int32, p.Layers)
+		for i := range kvHeads {
+			if p.isAttn(i) {
+				kvHeads[i] = int32(p.KVHeads)
+			}
+		}
+		for i := range kvs {
+			if kvs[i].Key == a+".attention.head_count_kv" {
+				kvs[i].Value = kvHeads
+			}
+		}
+		kvs = append(kvs, ggufKV{a + ".shortconv.l_cache", uint32(lfm2ConvCache)})
 	}
 	return append(kvs, []ggufKV{
 		{"tokenizer.ggml.model", "llama"},

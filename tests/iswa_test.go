@@ -46,16 +46,41 @@ func randomText(t *testing.T, dir string, n int) string {
 }
 
 // TestQuokaSlidingWindowModel: in a model with an iSWA cache (Gemma 2/3 and others), the
-// full-attention layers take the QUOKA path and the sliding-window ones stay dense. Proven on
-// eval kld: chunks are counted sparse, the selection changes the distributions (and the inverted
-// one changes them differently), and with B_SA covering the past (--quoka-force) the gathered
-// attention equals dense attention, which it only does when the full-attention layers' inputs
-// (mask, own cells, candidate flags) come from their own cache, not the sliding-window one's. A
-// model whose layers are all sliding-window ones runs dense and says so in one line.
+// full-attention layers take the QUOKA path and the sliding-window ones stay dense
+// (checkSomeLayersSparse). A model whose layers are all sliding-window ones runs dense and says so
+// in one line.
 func TestQuokaSlidingWindowModel(t *testing.T) {
 	dir := t.TempDir()
 	text := randomText(t, dir, 1300)
-	model := gemma3Model(t, dir, 2)
+	checkSomeLayersSparse(t, gemma3Model(t, dir, 2), text)
+
+	t.Run("every layer sliding-window", func(t *testing.T) {
+		all := gemma3Model(t, dir, 8)
+		r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", all, "-f", text, "-c", "1024", "--chunks", "1",
+			"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var rep kldResult
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+		assert.Zero(t, rep.Sparse)
+		assert.Zero(t, rep.Pooled.MeanKL)
+		assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
+
+		bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
+		cmd := exec.Command(bin, "-m", all, "-f", text, "-n", "2", "-no-cnv", "--temp", "0", "-t", "2", "-c", "2048",
+			"-ub", "128", "-fa", "on", "--quoka", "--quoka-budget", "64")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		assert.Equal(t, 1, strings.Count(string(out), "no layer of this model and K cache can take the QUOKA path"), tail(string(out), 20))
+		assert.NotContains(t, string(out), "quoka ubatches", "an all-sliding-window model ran sparse")
+	})
+}
+
+// checkSomeLayersSparse runs eval kld on a model of which only some layers take the QUOKA path,
+// with F16, F32 and Q8_0 caches: the chunks with more past than B_SA are counted sparse, the
+// selection changes the distributions (and the inverted one changes them differently), and with
+// B_SA covering the past (--quoka-force) the gathered attention equals dense attention.
+func checkSomeLayersSparse(t *testing.T, model, text string) {
+	t.Helper()
 	kld := func(extra ...string) kldResult {
 		args := append([]string{"eval", "kld", "-m", model, "-f", text, "-c", "1024", "--chunks", "1", "-ub", "128",
 			"-t", "2", "--json"}, extra...)
@@ -87,26 +112,21 @@ func TestQuokaSlidingWindowModel(t *testing.T) {
 			assert.Equal(t, 1.0, full.Pooled.Top1)
 		})
 	}
+}
 
-	t.Run("every layer sliding-window", func(t *testing.T) {
-		all := gemma3Model(t, dir, 8)
-		r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", all, "-f", text, "-c", "1024", "--chunks", "1",
-			"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
-		require.Equal(t, 0, r.code, r.stderr)
-		var rep kldResult
-		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
-		assert.Zero(t, rep.Sparse)
-		assert.Zero(t, rep.Pooled.MeanKL)
-		assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
-
-		bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
-		cmd := exec.Command(bin, "-m", all, "-f", text, "-n", "2", "-no-cnv", "--temp", "0", "-t", "2", "-c", "2048",
-			"-ub", "128", "-fa", "on", "--quoka", "--quoka-budget", "64")
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, string(out))
-		assert.Equal(t, 1, strings.Count(string(out), "no layer of this model and K cache can take the QUOKA path"), tail(string(out), 20))
-		assert.NotContains(t, string(out), "quoka ubatches", "an all-sliding-window model ran sparse")
-	})
+// TestQuokaHybridModel: in a hybrid model (recurrent layers and attention layers: Qwen3.5,
+// Qwen3-Next, Granite 4, LFM2, ...), the attention layers take the QUOKA path with the QUOKA
+// inputs of the hybrid memory's KV cache (a synthesized lfm2 model: short-convolution layers 0 and
+// 2, attention layers 1 and 3). Before, those inputs were missing: QUOKA ran without them, and
+// llama-server with a KV stream per slot aborted (TestQuokaSeveralSequences covers that layout).
+func TestQuokaHybridModel(t *testing.T) {
+	dir := t.TempDir()
+	text := randomText(t, dir, 1300)
+	model := filepath.Join(dir, "lfm2-hybrid.gguf")
+	p := models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}
+	require.NoError(t, models.Synth(model, p, 13))
+	checkSomeLayersSparse(t, model, text)
 }
 
 // TestEvalCheckSparseSlidingWindowModel: --check-sparse captures the selection of the first

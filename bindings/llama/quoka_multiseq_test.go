@@ -35,7 +35,8 @@ type msModel struct {
 	swaWindow bool // ContextParams.SWAWindow
 }
 
-// msModels returns stories260K (every layer full attention) and a synthesized gemma3 model with
+// msModels returns stories260K (every layer full attention), a synthesized hybrid model and a
+// synthesized gemma3 model with
 // an iSWA cache (layers 0 and 2 sliding-window, 1 and 3 full attention: QUOKA's), whose QUOKA
 // inputs come from the full-attention cache's mask and cells; its sliding-window cache holds
 // only the window (as in llama-server), so the two caches' cells differ.
@@ -50,7 +51,22 @@ func msModels(t *testing.T) []msModel {
 	return []msModel{
 		{Model: loadStories(t), name: "stories260K", capture: "quoka_sel-0"},
 		{Model: g, name: "gemma3 iSWA", capture: "quoka_sel-1", swaWindow: true},
+		{Model: synthHybrid(t), name: "lfm2 hybrid", capture: "quoka_sel-1"},
 	}
+}
+
+// synthHybrid loads a synthesized lfm2 model: a hybrid of short-convolution layers (0 and 2, a
+// recurrent state) and attention layers (1 and 3, QUOKA's), as Qwen3.5, Granite 4 and others mix
+// recurrent and attention layers.
+func synthHybrid(t *testing.T) *Model {
+	path := filepath.Join(t.TempDir(), "lfm2-hybrid.gguf")
+	p := models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 128, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 256,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}
+	require.NoError(t, models.Synth(path, p, 5))
+	m, err := LoadModel(path, ModelParams{})
+	require.NoError(t, err)
+	t.Cleanup(m.Free)
+	return m
 }
 
 // prefillAlone prefills one sequence in chunks of msChunk and decodes msGen greedy tokens.

@@ -170,9 +170,10 @@ func TestQuokaFullBudgetEqualsDense(t *testing.T) {
 }
 
 // TestQuokaForcedGatherMatchesDenseLogits: the same with an F32 cache, logit by logit, on
-// stories260K and on a synthesized gemma3 model with an iSWA cache (QUOKA in its full-attention
+// stories260K, on a synthesized gemma3 model with an iSWA cache (QUOKA in its full-attention
 // layers), whose sliding-window cache holds the whole context or only the window: then its cells
-// differ from the full-attention cache's, and only the latter's mask and cells give dense logits.
+// differ from the full-attention cache's, and only the latter's mask and cells give dense logits,
+// and on a synthesized hybrid model (QUOKA in its attention layers).
 func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 	gemma := filepath.Join(t.TempDir(), "gemma3-iswa.gguf")
 	require.NoError(t, models.Synth(gemma, models.Preset{Name: "gemma3-iswa", Layers: 4, Embd: 128, Heads: 4,
@@ -190,6 +191,7 @@ func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 		{"stories260K", loadStories(t), false, []int{0, 1, 2, 3, 4}},
 		{"gemma3 iSWA, full SWA cache", g, false, []int{1, 3}},
 		{"gemma3 iSWA, window-only SWA cache", g, true, []int{1, 3}},
+		{"lfm2 hybrid", synthHybrid(t), false, []int{1, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.m
