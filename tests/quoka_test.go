@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/models"
 )
 
 // kldResult is the part of `quokarun eval kld --json` the tests read.
@@ -113,25 +115,35 @@ func TestBenchSmoke(t *testing.T) {
 
 // TestQuokaComputeBufferPlanned: the worst-case QUOKA graph is reserved with the dense ones when the
 // context is created, so the compute buffer does not grow at the first sparse ubatch (llama.cpp
-// checks the buffer size against the reserved one when the context is freed).
+// checks the buffer size against the reserved one when the context is freed). Also for a model
+// with an iSWA cache and a hybrid one, whose QUOKA inputs belong to other memory types.
 func TestQuokaComputeBufferPlanned(t *testing.T) {
 	// the passkey model (head_dim 64, F16 cache): the gathered K/V and the compacted mask make the
 	// sparse graph's buffer larger than the dense one's (3.75 vs 2.44 MiB here)
-	model := sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf")
-	prompt := longPrompt(t, 8000)
-	for _, budget := range []string{"1024", "50%"} {
-		cmd := exec.Command(quokarun, "run", "-m", model, "-f", prompt, "-n", "2", "--temp", "0", "-c", "4096",
-			"-ub", "128", "--quoka-budget", budget, "--verbose")
-		cmd.Env = append(os.Environ(), "QUOKA_LOG=debug")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		require.NoError(t, cmd.Run(), stderr.String())
-		log := stderr.String()
-		assert.Greater(t, sparseUbatches(t, log), 5, "QUOKA engaged")
-		// (strings.Contains: the debug log is long)
-		assert.True(t, strings.Contains(log, "matches expectation"), "budget %s: compute buffer as reserved", budget)
-		assert.False(t, strings.Contains(log, "does not match expectation"), "budget %s: the compute buffer grew", budget)
-		assert.False(t, strings.Contains(log, "reallocating"), "budget %s: a compute buffer was reallocated", budget)
+	dir := t.TempDir()
+	gemma, lfm2 := gemma3Model(t, dir, 2), filepath.Join(dir, "lfm2.gguf")
+	require.NoError(t, models.Synth(lfm2, models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2,
+		HeadDim: 64, FFN: 512, Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}, 13))
+	synthPrompt := randomText(t, dir, 3000) // about 3400 tokens of the byte vocabulary
+	for _, tc := range []struct{ name, model, prompt string }{
+		{"passkey", sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf"), longPrompt(t, 8000)},
+		{"gemma3 iSWA", gemma, synthPrompt},
+		{"lfm2 hybrid", lfm2, synthPrompt},
+	} {
+		for _, budget := range []string{"1024", "50%"} {
+			cmd := exec.Command(quokarun, "run", "-m", tc.model, "-f", tc.prompt, "-n", "2", "--temp", "0", "-c", "4096",
+				"-ub", "128", "--quoka-budget", budget, "--verbose")
+			cmd.Env = append(os.Environ(), "QUOKA_LOG=debug")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Run(), "%s: %s", tc.name, tail(stderr.String(), 20))
+			log := stderr.String()
+			assert.Greater(t, sparseUbatches(t, log), 5, "%s: QUOKA engaged", tc.name)
+			// (strings.Contains: the debug log is long)
+			assert.True(t, strings.Contains(log, "matches expectation"), "%s, budget %s: compute buffer as reserved", tc.name, budget)
+			assert.False(t, strings.Contains(log, "does not match expectation"), "%s, budget %s: the compute buffer grew", tc.name, budget)
+			assert.False(t, strings.Contains(log, "reallocating"), "%s, budget %s: a compute buffer was reallocated", tc.name, budget)
+		}
 	}
 }
 
