@@ -47,6 +47,9 @@ type Info struct {
 	VocabSize int
 	// RopeFreqBase is rope.freq_base, 0 when the file has none.
 	RopeFreqBase float64
+	// SlidingWindow is attention.sliding_window, the window of the model's
+	// sliding-window layers (QUOKA serves its other layers), 0 when it has none.
+	SlidingWindow int
 
 	// FileType is general.file_type as gguf names it, e.g. "MOSTLY_F16".
 	FileType string
@@ -164,6 +167,14 @@ func infoFrom(gf *gguf.GGUFFile) *Info {
 	kvs := gf.Header.MetadataKV
 	if v, ok := kvs.Get("tokenizer.chat_template"); ok && v.ValueType == gguf.GGUFMetadataValueTypeString {
 		info.ChatTemplate = v.ValueString()
+	}
+	if v, ok := kvs.Get(arch.Architecture + ".attention.sliding_window"); ok {
+		switch v.ValueType {
+		case gguf.GGUFMetadataValueTypeUint32:
+			info.SlidingWindow = int(v.ValueUint32())
+		case gguf.GGUFMetadataValueTypeInt32:
+			info.SlidingWindow = int(v.ValueInt32())
+		}
 	}
 	if v, ok := kvs.Get(KeySynthetic); ok && v.ValueType == gguf.GGUFMetadataValueTypeBool {
 		info.Synthetic = v.ValueBool()

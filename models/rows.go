@@ -41,6 +41,9 @@ func (i *Info) Rows() [][2]string {
 	if i.RopeFreqBase != 0 {
 		rows = append(rows, [2]string{"RoPE freq base", strconv.FormatFloat(i.RopeFreqBase, 'g', -1, 64)})
 	}
+	if i.SlidingWindow > 0 {
+		rows = append(rows, [2]string{"Sliding window", fmt.Sprintf("%d (sliding-window layers stay dense with QUOKA)", i.SlidingWindow)})
+	}
 	rows = append(rows,
 		[2]string{"Tensors", strconv.Itoa(i.TensorCount)},
 		[2]string{"Tensor types", tensorTypes(i.TensorTypes)},

@@ -69,6 +69,8 @@ func TestSynthGemma3(t *testing.T) {
 	info, err := ReadInfo(path)
 	require.NoError(t, err)
 	assert.Equal(t, "gemma3", info.Architecture)
+	assert.Equal(t, 32, info.SlidingWindow)
+	assert.Contains(t, rowMap(info.Rows())["Sliding window"], "32")
 	assert.Equal(t, p.Layers, info.Layers)
 	assert.Equal(t, p.HeadDim, info.HeadDim)
 	assert.Equal(t, p.KVHeads, info.KVHeads)
