@@ -48,8 +48,9 @@ type Preset struct {
 	Type string
 	// Arch is the architecture: ArchLlama (also when empty) or ArchGemma3.
 	Arch string
-	// SlidingWindow is the attention window of the sliding-window layers (ArchGemma3 only);
-	// 0 means every layer attends to the whole context.
+	// SlidingWindow is the attention window of the sliding-window layers (ArchGemma3; with
+	// ArchLFM2 every attention layer is a sliding-window one); 0 means every layer attends to
+	// the whole context.
 	SlidingWindow int
 	// SWAPattern makes every SWAPattern-th layer a full-attention layer and the others
 	// sliding-window ones (llama.cpp's sliding_window_pattern; gemma3's default is 6).
@@ -143,8 +144,10 @@ func (p Preset) Validate() error {
 		return fmt.Errorf("models: preset %q: architecture %q, want %q, %q or %q", p.Name, p.Arch, ArchLlama, ArchGemma3, ArchLFM2)
 	case p.SlidingWindow < 0 || p.SWAPattern < 0 || p.AttnPattern < 0:
 		return fmt.Errorf("models: preset %q: negative sliding window or pattern", p.Name)
-	case (p.SlidingWindow > 0 || p.SWAPattern > 0) && p.arch() != ArchGemma3:
-		return fmt.Errorf("models: preset %q: sliding-window layers need architecture %q", p.Name, ArchGemma3)
+	case p.SWAPattern > 0 && p.arch() != ArchGemma3:
+		return fmt.Errorf("models: preset %q: a sliding-window pattern needs architecture %q", p.Name, ArchGemma3)
+	case p.SlidingWindow > 0 && p.arch() != ArchGemma3 && p.arch() != ArchLFM2:
+		return fmt.Errorf("models: preset %q: sliding-window layers need architecture %q or %q", p.Name, ArchGemma3, ArchLFM2)
 	case p.AttnPattern > 0 && p.arch() != ArchLFM2:
 		return fmt.Errorf("models: preset %q: short-convolution layers need architecture %q", p.Name, ArchLFM2)
 	case p.arch() == ArchLFM2 && p.Heads*p.HeadDim != p.Embd:

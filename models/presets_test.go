@@ -44,6 +44,8 @@ func TestPresetValidateArchitecture(t *testing.T) {
 		{"gemma3 with a sliding window", func(p *Preset) { p.Arch, p.SlidingWindow, p.SWAPattern = ArchGemma3, 64, 2 }, ""},
 		{"unknown architecture", func(p *Preset) { p.Arch = "mamba" }, `architecture "mamba"`},
 		{"llama with a sliding window", func(p *Preset) { p.SlidingWindow = 64 }, "sliding-window layers need"},
+		{"lfm2 with a sliding window", func(p *Preset) { p.Arch, p.Embd, p.SlidingWindow = ArchLFM2, 64, 64 }, ""},
+		{"lfm2 with a pattern", func(p *Preset) { p.Arch, p.Embd, p.SWAPattern = ArchLFM2, 64, 2 }, "pattern needs"},
 		{"negative window", func(p *Preset) { p.Arch, p.SlidingWindow = ArchGemma3, -1 }, "negative"},
 	}
 	for _, tc := range tests {

@@ -127,6 +127,22 @@ func TestQuokaHybridModel(t *testing.T) {
 		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}
 	require.NoError(t, models.Synth(model, p, 13))
 	checkSomeLayersSparse(t, model, text)
+
+	t.Run("every attention layer sliding-window", func(t *testing.T) {
+		// lfm2 with a window: its hybrid memory's attention cache is an iSWA one, every layer of it
+		// sliding-window, so QUOKA has no layer to serve
+		p.SlidingWindow = 64
+		swa := filepath.Join(dir, "lfm2-swa.gguf")
+		require.NoError(t, models.Synth(swa, p, 13))
+		r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", swa, "-f", text, "-c", "1024", "--chunks", "1",
+			"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
+		require.Equal(t, 0, r.code, r.stderr)
+		var rep kldResult
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+		assert.Zero(t, rep.Sparse)
+		assert.Zero(t, rep.Pooled.MeanKL)
+		assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
+	})
 }
 
 // TestEvalCheckSparseSlidingWindowModel: --check-sparse captures the selection of the first
