@@ -32,7 +32,7 @@ func evalRunFlags(results string, trials int) []cli.Flag {
 		&cli.StringFlag{Name: "results", Value: results, Usage: "JSONL `FILE` receiving every case as it finishes (overwritten unless --resume names it)"},
 		&cli.StringFlag{Name: "resume", Usage: "continue the run recorded in this JSONL `FILE` (it receives the new cases); finished cases are not redone"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "md", Usage: "summary format: md, csv or json"},
-		&cli.BoolFlag{Name: "check-sparse", Usage: "record per case how many prefill chunks took the QUOKA path (captures layer 0's selection; slower)"},
+		&cli.BoolFlag{Name: "check-sparse", Usage: "record per case how many prefill chunks took the QUOKA path (captures the selection of the first layer on the QUOKA path; slower)"},
 	}
 	for _, f := range contextFlags() {
 		switch f.Names()[0] {
