@@ -56,14 +56,7 @@ func TestQuokaSlidingWindowModel(t *testing.T) {
 
 	t.Run("every layer sliding-window", func(t *testing.T) {
 		all := gemma3Model(t, dir, 8)
-		r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", all, "-f", text, "-c", "1024", "--chunks", "1",
-			"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
-		require.Equal(t, 0, r.code, r.stderr)
-		var rep kldResult
-		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
-		assert.Zero(t, rep.Sparse)
-		assert.Zero(t, rep.Pooled.MeanKL)
-		assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
+		checkQuokaOff(t, all, text)
 
 		bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
 		cmd := exec.Command(bin, "-m", all, "-f", text, "-n", "2", "-no-cnv", "--temp", "0", "-t", "2", "-c", "2048",
@@ -114,6 +107,20 @@ func checkSomeLayersSparse(t *testing.T, model, text string) {
 	}
 }
 
+// checkQuokaOff runs eval kld with QUOKA asked for on a model none of whose layers can take the
+// QUOKA path: it runs dense (no sparse chunk, the distributions dense's) and says so in one line.
+func checkQuokaOff(t *testing.T, model, text string) {
+	t.Helper()
+	r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", model, "-f", text, "-c", "1024", "--chunks", "1",
+		"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rep kldResult
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+	assert.Zero(t, rep.Sparse)
+	assert.Zero(t, rep.Pooled.MeanKL)
+	assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
+}
+
 // TestQuokaHybridModel: in a hybrid model (recurrent layers and attention layers: Qwen3.5,
 // Qwen3-Next, Granite 4, LFM2, ...), the attention layers take the QUOKA path with the QUOKA
 // inputs of the hybrid memory's KV cache (a synthesized lfm2 model: short-convolution layers 0 and
@@ -134,14 +141,7 @@ func TestQuokaHybridModel(t *testing.T) {
 		p.SlidingWindow = 64
 		swa := filepath.Join(dir, "lfm2-swa.gguf")
 		require.NoError(t, models.Synth(swa, p, 13))
-		r := runQuokarunTimeout(t, 120, "", "eval", "kld", "-m", swa, "-f", text, "-c", "1024", "--chunks", "1",
-			"-ub", "128", "-t", "2", "--quoka-budget", "64", "--json")
-		require.Equal(t, 0, r.code, r.stderr)
-		var rep kldResult
-		require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
-		assert.Zero(t, rep.Sparse)
-		assert.Zero(t, rep.Pooled.MeanKL)
-		assert.Equal(t, 1, strings.Count(r.stderr, "QUOKA is off for this model"), r.stderr)
+		checkQuokaOff(t, swa, text)
 	})
 }
 

@@ -41,32 +41,38 @@ type msModel struct {
 // inputs come from the full-attention cache's mask and cells; its sliding-window cache holds
 // only the window (as in llama-server), so the two caches' cells differ.
 func msModels(t *testing.T) []msModel {
-	path := filepath.Join(t.TempDir(), "gemma3-iswa.gguf")
-	p := models.Preset{Name: "gemma3-iswa", Layers: 4, Embd: 128, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 256,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchGemma3, SlidingWindow: 64, SWAPattern: 2}
-	require.NoError(t, models.Synth(path, p, 5))
-	g, err := LoadModel(path, ModelParams{})
-	require.NoError(t, err)
-	t.Cleanup(g.Free)
 	return []msModel{
 		{Model: loadStories(t), name: "stories260K", capture: "quoka_sel-0"},
-		{Model: g, name: "gemma3 iSWA", capture: "quoka_sel-1", swaWindow: true},
+		{Model: synthGemma3(t), name: "gemma3 iSWA", capture: "quoka_sel-1", swaWindow: true},
 		{Model: synthHybrid(t), name: "lfm2 hybrid", capture: "quoka_sel-1"},
 	}
+}
+
+// synthModel synthesizes and loads a 4-layer model of architecture arch (see models.Preset), freed
+// with the test.
+func synthModel(t *testing.T, arch string, edit func(*models.Preset)) *Model {
+	path := filepath.Join(t.TempDir(), arch+".gguf")
+	p := models.Preset{Name: arch, Layers: 4, Embd: 128, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 256,
+		Context: 4096, Type: models.TypeF16, Arch: arch}
+	edit(&p)
+	require.NoError(t, models.Synth(path, p, 5))
+	m, err := LoadModel(path, ModelParams{})
+	require.NoError(t, err)
+	t.Cleanup(m.Free)
+	return m
+}
+
+// synthGemma3 loads a synthesized gemma3 model with an iSWA cache: sliding-window layers 0 and 2
+// (a 64-token window), full-attention layers 1 and 3 (QUOKA's).
+func synthGemma3(t *testing.T) *Model {
+	return synthModel(t, models.ArchGemma3, func(p *models.Preset) { p.SlidingWindow, p.SWAPattern = 64, 2 })
 }
 
 // synthHybrid loads a synthesized lfm2 model: a hybrid of short-convolution layers (0 and 2, a
 // recurrent state) and attention layers (1 and 3, QUOKA's), as Qwen3.5, Granite 4 and others mix
 // recurrent and attention layers.
 func synthHybrid(t *testing.T) *Model {
-	path := filepath.Join(t.TempDir(), "lfm2-hybrid.gguf")
-	p := models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 128, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 256,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}
-	require.NoError(t, models.Synth(path, p, 5))
-	m, err := LoadModel(path, ModelParams{})
-	require.NoError(t, err)
-	t.Cleanup(m.Free)
-	return m
+	return synthModel(t, models.ArchLFM2, func(p *models.Preset) { p.AttnPattern = 2 })
 }
 
 // prefillAlone prefills one sequence in chunks of msChunk and decodes msGen greedy tokens.

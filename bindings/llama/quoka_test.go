@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quoka-llm/quoka/internal/sharedtest"
-	"github.com/quoka-llm/quoka/models"
 )
 
 // quokaReference is ../shared/data/quoka-reference-l0-c8.json: an independent
@@ -175,13 +173,7 @@ func TestQuokaFullBudgetEqualsDense(t *testing.T) {
 // differ from the full-attention cache's, and only the latter's mask and cells give dense logits,
 // and on a synthesized hybrid model (QUOKA in its attention layers).
 func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
-	gemma := filepath.Join(t.TempDir(), "gemma3-iswa.gguf")
-	require.NoError(t, models.Synth(gemma, models.Preset{Name: "gemma3-iswa", Layers: 4, Embd: 128, Heads: 4,
-		KVHeads: 2, HeadDim: 32, FFN: 256, Context: 4096, Type: models.TypeF16, Arch: models.ArchGemma3,
-		SlidingWindow: 64, SWAPattern: 2}, 5))
-	g, err := LoadModel(gemma, ModelParams{})
-	require.NoError(t, err)
-	defer g.Free()
+	g := synthGemma3(t)
 	for _, tc := range []struct {
 		name      string
 		m         *Model
