@@ -179,7 +179,8 @@ func (c *Session) QuokaActive() bool {
 
 // QuokaLayers returns the layers whose attention takes the QUOKA path in a
 // sparse ubatch, as llama.cpp planned them when the context was created, in
-// increasing order; nil when QUOKA is off. The other layers stay dense: the
+// increasing order; nil when QUOKA is off or B_SA covers the whole context
+// (attention is then never sparse). The other layers stay dense: the
 // sliding-window layers of a model with an iSWA cache (Gemma 2 and 3, ...),
 // and layers with ALiBi, attention sinks, MLA or a KQ bias. QUOKA's selection
 // of layer il is captured as "quoka_sel-<il>" (ContextParams.Capture).
