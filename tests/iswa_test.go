@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -165,4 +167,31 @@ func TestEvalCheckSparseSlidingWindowModel(t *testing.T) {
 			assert.Equal(t, (rec.Tokens-1)/64-1, rec.SparseChunks, "QUOKA engaged in %s", rec.ID)
 		}
 	}
+}
+
+// TestSlidingWindowCacheSize: quokarun keeps only the window in a model's sliding-window cache (as
+// llama.cpp's tools do; its sessions never go back in a sequence), and the whole context with
+// --swa-full. llama.cpp logs one KV cache line per cache: the full-attention layers', then the
+// sliding-window layers'.
+func TestSlidingWindowCacheSize(t *testing.T) {
+	dir := t.TempDir()
+	model := gemma3Model(t, dir, 2)
+	re := regexp.MustCompile(`llama_kv_cache: size = .*\(\s*(\d+) cells`)
+	cells := func(extra ...string) []string {
+		args := append([]string{"run", "-m", model, "-p", "hello there", "-n", "2", "--temp", "0", "-c", "4096"}, extra...)
+		r := runQuokarunEnv(t, []string{"QUOKA_LOG=info"}, 60, "", args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var out []string
+		for _, m := range re.FindAllStringSubmatch(r.stderr, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	window := cells()
+	require.Len(t, window, 2, "a base and a sliding-window cache")
+	assert.Equal(t, "4096", window[0], "the full-attention layers' cache holds the context")
+	n, err := strconv.Atoi(window[1])
+	require.NoError(t, err)
+	assert.Less(t, n, 1024, "the sliding-window cache holds about the 64-token window plus a ubatch")
+	assert.Equal(t, []string{"4096", "4096"}, cells("--swa-full"))
 }

@@ -37,6 +37,7 @@ func contextFlags() []cli.Flag {
 		&cli.StringFlag{Name: "flash-attn", Aliases: []string{"fa"}, Value: "auto", Usage: "flash attention: on, off or auto"},
 		&cli.StringFlag{Name: "cache-type-k", Aliases: []string{"ctk", "cache-type"}, Value: "f16", Usage: "K cache type: f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1"},
 		&cli.StringFlag{Name: "cache-type-v", Aliases: []string{"ctv"}, Usage: "V cache type (same names; default: the K cache type)"},
+		&cli.BoolFlag{Name: "swa-full", Usage: "models with sliding-window layers (Gemma 2/3, ...): keep the whole context in their cache, not only the window (as llama.cpp's --swa-full)"},
 		&cli.BoolFlag{Name: "quoka", Usage: "enable QUOKA sparse attention during prefill (implied by the other --quoka-* flags)"},
 		&cli.StringFlag{Name: "quoka-budget", Usage: "B_SA, past keys kept per KV head: `N` keys, or N% of the visible past (default 1024)"},
 		&cli.IntFlag{Name: "quoka-queries", Usage: "N_Q, queries per head that score the past keys (default 16)"},
@@ -88,6 +89,9 @@ func contextParams(c *cli.Context) (llama.ContextParams, error) {
 		}
 	}
 	p.ThreadsBatch = p.Threads
+	// quokarun's sessions never go back in a sequence (they clear the cache and prefill again), so
+	// a sliding-window cache needs only the window, as in llama.cpp's tools
+	p.SWAWindow = !c.Bool("swa-full")
 	fa, err := llama.ParseFlashAttn(c.String("flash-attn"))
 	if err != nil {
 		return p, usageErrorf("--flash-attn: %v", err)
