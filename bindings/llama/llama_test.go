@@ -357,6 +357,9 @@ func TestFreeIsIdempotent(t *testing.T) {
 	assert.ErrorIs(t, err, ErrClosed)
 	assert.Nil(t, c.Logits(-1))
 	c.ClearKV()
+	assert.False(t, c.QuokaActive())
+	assert.Nil(t, c.QuokaLayers())
+	assert.Zero(t, c.QuokaUbatches())
 
 	l, err := New(storiesPath(t))
 	require.NoError(t, err)

@@ -170,11 +170,12 @@ func CheckQuoka(q QuokaOptions) error {
 }
 
 // QuokaActive reports whether QUOKA is on for this context. It is false when
-// QUOKA was not asked for, and also when llama.cpp could not serve it (for
+// QUOKA was not asked for or the session is freed, and also when llama.cpp could not serve it (for
 // example flash attention "auto" resolved to off on this backend);
 // llama.cpp then logs the reason once and attention stays dense.
 func (c *Session) QuokaActive() bool {
-	return bool(C.llama_quoka_enabled(c.live()))
+	ptr := c.live()
+	return ptr != nil && bool(C.llama_quoka_enabled(ptr))
 }
 
 // QuokaLayers returns the layers whose attention takes the QUOKA path in a
@@ -186,6 +187,9 @@ func (c *Session) QuokaActive() bool {
 // of layer il is captured as "quoka_sel-<il>" (ContextParams.Capture).
 func (c *Session) QuokaLayers() []int {
 	ptr := c.live()
+	if ptr == nil {
+		return nil
+	}
 	n := int(C.llama_quoka_layers(ptr, nil, 0))
 	if n <= 0 {
 		return nil
@@ -203,5 +207,9 @@ func (c *Session) QuokaLayers() []int {
 // attention (in at least one layer) since the context was created: the proof
 // that QUOKA engaged.
 func (c *Session) QuokaUbatches() int {
-	return int(C.llama_perf_context(c.live()).n_quoka)
+	ptr := c.live()
+	if ptr == nil {
+		return 0
+	}
+	return int(C.llama_perf_context(ptr).n_quoka)
 }
