@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
@@ -30,11 +31,22 @@ func gemma3Model(t *testing.T, dir string, pattern int) string {
 	return path
 }
 
-// randomText writes about n bytes of lowercase words (one token per byte with the synthesized
-// models' byte vocabulary).
-func randomText(t *testing.T, dir string, n int) string {
+// lfm2Model synthesizes a 4-layer lfm2 hybrid: short-convolution layers 0 and 2, attention layers
+// 1 and 3; with a window > 0 every attention layer is a sliding-window one.
+func lfm2Model(t *testing.T, dir string, window int) string {
 	t.Helper()
-	rng := rand.New(rand.NewSource(3))
+	path := filepath.Join(dir, fmt.Sprintf("lfm2-w%d.gguf", window))
+	p := models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2, SlidingWindow: window}
+	require.NoError(t, models.Synth(path, p, 13))
+	return path
+}
+
+// randomText writes about n bytes of lowercase words drawn with seed (one token per byte with the
+// synthesized models' byte vocabulary) to dir/text.txt.
+func randomText(t *testing.T, dir string, n int, seed int64) string {
+	t.Helper()
+	rng := rand.New(rand.NewSource(seed))
 	var sb strings.Builder
 	for sb.Len() < n {
 		sb.WriteByte(byte('a' + rng.Intn(26)))
@@ -53,7 +65,7 @@ func randomText(t *testing.T, dir string, n int) string {
 // in one line.
 func TestQuokaSlidingWindowModel(t *testing.T) {
 	dir := t.TempDir()
-	text := randomText(t, dir, 1300)
+	text := randomText(t, dir, 1300, 3)
 	checkSomeLayersSparse(t, gemma3Model(t, dir, 2), text)
 
 	t.Run("every layer sliding-window", func(t *testing.T) {
@@ -130,20 +142,13 @@ func checkQuokaOff(t *testing.T, model, text string) {
 // llama-server with a KV stream per slot aborted (TestQuokaSeveralSequences covers that layout).
 func TestQuokaHybridModel(t *testing.T) {
 	dir := t.TempDir()
-	text := randomText(t, dir, 1300)
-	model := filepath.Join(dir, "lfm2-hybrid.gguf")
-	p := models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}
-	require.NoError(t, models.Synth(model, p, 13))
-	checkSomeLayersSparse(t, model, text)
+	text := randomText(t, dir, 1300, 3)
+	checkSomeLayersSparse(t, lfm2Model(t, dir, 0), text)
 
 	t.Run("every attention layer sliding-window", func(t *testing.T) {
 		// lfm2 with a window: its hybrid memory's attention cache is an iSWA one, every layer of it
 		// sliding-window, so QUOKA has no layer to serve
-		p.SlidingWindow = 64
-		swa := filepath.Join(dir, "lfm2-swa.gguf")
-		require.NoError(t, models.Synth(swa, p, 13))
-		checkQuokaOff(t, swa, text)
+		checkQuokaOff(t, lfm2Model(t, dir, 64), text)
 	})
 }
 

@@ -12,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/quoka-llm/quoka/models"
 )
 
 // kldResult is the part of `quokarun eval kld --json` the tests read.
@@ -121,10 +119,8 @@ func TestQuokaComputeBufferPlanned(t *testing.T) {
 	// the passkey model (head_dim 64, F16 cache): the gathered K/V and the compacted mask make the
 	// sparse graph's buffer larger than the dense one's (3.75 vs 2.44 MiB here)
 	dir := t.TempDir()
-	gemma, lfm2 := gemma3Model(t, dir, 2), filepath.Join(dir, "lfm2.gguf")
-	require.NoError(t, models.Synth(lfm2, models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2,
-		HeadDim: 64, FFN: 512, Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2}, 13))
-	synthPrompt := randomText(t, dir, 3000) // about 3400 tokens of the byte vocabulary
+	gemma, lfm2 := gemma3Model(t, dir, 2), lfm2Model(t, dir, 0)
+	synthPrompt := randomText(t, dir, 3000, 3) // about 3400 tokens of the byte vocabulary
 	for _, tc := range []struct{ name, model, prompt string }{
 		{"passkey", sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf"), longPrompt(t, 8000)},
 		{"gemma3 iSWA", gemma, synthPrompt},

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,16 +60,7 @@ func TestQuokaHeadShapesEveryPath(t *testing.T) {
 	}
 	paths := cpuScoringPaths(t)
 	dir := t.TempDir()
-	rng := rand.New(rand.NewSource(7))
-	var sb strings.Builder
-	for sb.Len() < 1200 {
-		sb.WriteByte(byte('a' + rng.Intn(26)))
-		if rng.Intn(6) == 0 {
-			sb.WriteByte(' ')
-		}
-	}
-	text := filepath.Join(dir, "text.txt")
-	require.NoError(t, os.WriteFile(text, []byte(sb.String()), 0o644))
+	text := randomText(t, dir, 1200, 7)
 
 	shapes := []struct{ headDim, heads, kvHeads int }{
 		{8, 8, 2},
