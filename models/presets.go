@@ -21,6 +21,11 @@ const (
 	// ArchLFM2 is llama.cpp's "lfm2" architecture: a hybrid of short-convolution layers
 	// (recurrent state) and attention layers (a KV cache), every AttnPattern-th layer attention.
 	ArchLFM2 = "lfm2"
+	// ArchGPTOSS is llama.cpp's "gpt-oss" architecture: attention sinks (a learned logit per
+	// head), Q/K/V and output biases, sliding-window layers alternating with full-attention ones
+	// (SWAPattern, default 2) and a mixture-of-experts FFN of Experts experts of FFN each,
+	// ExpertsUsed per token.
+	ArchGPTOSS = "gpt-oss"
 )
 
 // Preset describes the shape of a synthetic llama model.
@@ -46,11 +51,11 @@ type Preset struct {
 	// Type is the weight type of the matrices: TypeF16 or TypeF32.
 	// Norm weights are always F32.
 	Type string
-	// Arch is the architecture: ArchLlama (also when empty) or ArchGemma3.
+	// Arch is the architecture: ArchLlama (also when empty), ArchGemma3, ArchLFM2 or ArchGPTOSS.
 	Arch string
-	// SlidingWindow is the attention window of the sliding-window layers (ArchGemma3; with
-	// ArchLFM2 every attention layer is a sliding-window one); 0 means every layer attends to
-	// the whole context.
+	// SlidingWindow is the attention window of the sliding-window layers (ArchGemma3 and
+	// ArchGPTOSS, which requires one; with ArchLFM2 every attention layer is a sliding-window
+	// one); 0 means every layer attends to the whole context.
 	SlidingWindow int
 	// SWAPattern makes every SWAPattern-th layer a full-attention layer and the others
 	// sliding-window ones (llama.cpp's sliding_window_pattern; gemma3's default is 6).
@@ -58,6 +63,10 @@ type Preset struct {
 	// AttnPattern makes every AttnPattern-th layer an attention layer and the others
 	// short-convolution ones (ArchLFM2 only; 0 or 1: every layer attention).
 	AttnPattern int
+	// Experts is the number of FFN experts of an ArchGPTOSS model (FFN is each one's size).
+	Experts int
+	// ExpertsUsed is the number of experts each token goes through (ArchGPTOSS).
+	ExpertsUsed int
 }
 
 // isAttn reports whether layer il of an ArchLFM2 model is an attention layer.
@@ -140,14 +149,23 @@ func (p Preset) Validate() error {
 		return fmt.Errorf("models: preset %q: head dim %d must be even for RoPE", p.Name, p.HeadDim)
 	case p.Type != TypeF16 && p.Type != TypeF32:
 		return fmt.Errorf("models: preset %q: type %q, want %q or %q", p.Name, p.Type, TypeF16, TypeF32)
-	case p.arch() != ArchLlama && p.arch() != ArchGemma3 && p.arch() != ArchLFM2:
-		return fmt.Errorf("models: preset %q: architecture %q, want %q, %q or %q", p.Name, p.Arch, ArchLlama, ArchGemma3, ArchLFM2)
-	case p.SlidingWindow < 0 || p.SWAPattern < 0 || p.AttnPattern < 0:
-		return fmt.Errorf("models: preset %q: negative sliding window or pattern", p.Name)
-	case p.SWAPattern > 0 && p.arch() != ArchGemma3:
-		return fmt.Errorf("models: preset %q: a sliding-window pattern needs architecture %q", p.Name, ArchGemma3)
-	case p.SlidingWindow > 0 && p.arch() != ArchGemma3 && p.arch() != ArchLFM2:
-		return fmt.Errorf("models: preset %q: sliding-window layers need architecture %q or %q", p.Name, ArchGemma3, ArchLFM2)
+	case p.arch() != ArchLlama && p.arch() != ArchGemma3 && p.arch() != ArchLFM2 && p.arch() != ArchGPTOSS:
+		return fmt.Errorf("models: preset %q: architecture %q, want %q, %q, %q or %q", p.Name, p.Arch,
+			ArchLlama, ArchGemma3, ArchLFM2, ArchGPTOSS)
+	case p.SlidingWindow < 0 || p.SWAPattern < 0 || p.AttnPattern < 0 || p.Experts < 0 || p.ExpertsUsed < 0:
+		return fmt.Errorf("models: preset %q: negative sliding window, pattern or expert count", p.Name)
+	case p.SWAPattern > 0 && p.arch() != ArchGemma3 && p.arch() != ArchGPTOSS:
+		return fmt.Errorf("models: preset %q: a sliding-window pattern needs architecture %q or %q", p.Name, ArchGemma3, ArchGPTOSS)
+	case p.SlidingWindow > 0 && p.arch() != ArchGemma3 && p.arch() != ArchLFM2 && p.arch() != ArchGPTOSS:
+		return fmt.Errorf("models: preset %q: sliding-window layers need architecture %q, %q or %q", p.Name,
+			ArchGemma3, ArchLFM2, ArchGPTOSS)
+	case p.arch() == ArchGPTOSS && p.SlidingWindow == 0:
+		return fmt.Errorf("models: preset %q: %s needs a sliding window", p.Name, ArchGPTOSS)
+	case p.arch() == ArchGPTOSS && (p.Experts == 0 || p.ExpertsUsed == 0 || p.ExpertsUsed > p.Experts):
+		return fmt.Errorf("models: preset %q: %s needs 1 <= experts used (%d) <= experts (%d)", p.Name, ArchGPTOSS,
+			p.ExpertsUsed, p.Experts)
+	case (p.Experts > 0 || p.ExpertsUsed > 0) && p.arch() != ArchGPTOSS:
+		return fmt.Errorf("models: preset %q: experts need architecture %q", p.Name, ArchGPTOSS)
 	case p.AttnPattern > 0 && p.arch() != ArchLFM2:
 		return fmt.Errorf("models: preset %q: short-convolution layers need architecture %q", p.Name, ArchLFM2)
 	case p.arch() == ArchLFM2 && p.Heads*p.HeadDim != p.Embd:

@@ -47,6 +47,16 @@ func TestPresetValidateArchitecture(t *testing.T) {
 		{"lfm2 with a sliding window", func(p *Preset) { p.Arch, p.Embd, p.SlidingWindow = ArchLFM2, 64, 64 }, ""},
 		{"lfm2 with a pattern", func(p *Preset) { p.Arch, p.Embd, p.SWAPattern = ArchLFM2, 64, 2 }, "pattern needs"},
 		{"negative window", func(p *Preset) { p.Arch, p.SlidingWindow = ArchGemma3, -1 }, "negative"},
+		{"gpt-oss", func(p *Preset) { p.Arch, p.SlidingWindow, p.Experts, p.ExpertsUsed = ArchGPTOSS, 64, 4, 2 }, ""},
+		{"gpt-oss with a pattern", func(p *Preset) {
+			p.Arch, p.SlidingWindow, p.SWAPattern, p.Experts, p.ExpertsUsed = ArchGPTOSS, 64, 3, 4, 2
+		}, ""},
+		{"gpt-oss without a window", func(p *Preset) { p.Arch, p.Experts, p.ExpertsUsed = ArchGPTOSS, 4, 2 }, "needs a sliding window"},
+		{"gpt-oss without experts", func(p *Preset) { p.Arch, p.SlidingWindow = ArchGPTOSS, 64 }, "experts used"},
+		{"gpt-oss using more experts than it has", func(p *Preset) {
+			p.Arch, p.SlidingWindow, p.Experts, p.ExpertsUsed = ArchGPTOSS, 64, 2, 4
+		}, "experts used (4) <= experts (2)"},
+		{"llama with experts", func(p *Preset) { p.Experts, p.ExpertsUsed = 4, 2 }, "experts need"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,9 @@ const (
 	chunkElems = 1 << 20
 	// lfm2ConvCache is lfm2.shortconv.l_cache, the short convolution's kernel size (LFM2's).
 	lfm2ConvCache = 3
+	// sinkStd is the standard deviation of gpt-oss's attention sinks: logits of the order of
+	// the log of the number of keys, so that they take a visible share of the softmax.
+	sinkStd = 3
 )
 
 // fillKind says how a tensor's data is generated.
@@ -32,6 +35,7 @@ type fillKind int
 const (
 	fillRandom fillKind = iota // approximately N(0, synthStd)
 	fillOnes                   // 1.0, for norm weights
+	fillSink                   // approximately N(0, sinkStd), for attention sinks (F32)
 )
 
 // synthTensor is a tensor of the synthetic model and how to fill it.
@@ -118,9 +122,9 @@ func writeSynth(w io.Writer, p Preset, seed uint64) error {
 	return nil
 }
 
-// synthTensors lays out the tensors llama.cpp's llama or gemma3 architecture
-// loads (src/models/llama.cpp, gemma3.cpp), with ggml ne[] shapes and aligned
-// data offsets.
+// synthTensors lays out the tensors llama.cpp's llama, gemma3, lfm2 or gpt-oss
+// architecture loads (src/models/llama.cpp, gemma3.cpp, lfm2.cpp, openai-moe.cpp),
+// with ggml ne[] shapes and aligned data offsets.
 func synthTensors(p Preset) []synthTensor {
 	wt := ggmlTypeF16
 	if p.Type == TypeF32 {
@@ -158,6 +162,29 @@ func synthTensors(p Preset) []synthTensor {
 			add(blk("ffn_gate"), wt, fillRandom, embd, ffn)
 			add(blk("ffn_up"), wt, fillRandom, embd, ffn)
 			add(blk("ffn_down"), wt, fillRandom, ffn, embd)
+			continue
+		}
+		if p.arch() == ArchGPTOSS {
+			bias := func(s string) string { return fmt.Sprintf("blk.%d.%s.bias", i, s) }
+			nexp := uint64(p.Experts)
+			add(blk("post_attention_norm"), ggmlTypeF32, fillOnes, embd)
+			add(blk("attn_q"), wt, fillRandom, embd, q)
+			add(bias("attn_q"), ggmlTypeF32, fillRandom, q)
+			add(blk("attn_k"), wt, fillRandom, embd, kv)
+			add(bias("attn_k"), ggmlTypeF32, fillRandom, kv)
+			add(blk("attn_v"), wt, fillRandom, embd, kv)
+			add(bias("attn_v"), ggmlTypeF32, fillRandom, kv)
+			add(blk("attn_output"), wt, fillRandom, q, embd)
+			add(bias("attn_output"), ggmlTypeF32, fillRandom, embd)
+			add(blk("attn_sinks"), ggmlTypeF32, fillSink, uint64(p.Heads))
+			add(blk("ffn_gate_inp"), ggmlTypeF32, fillRandom, embd, nexp)
+			add(bias("ffn_gate_inp"), ggmlTypeF32, fillRandom, nexp)
+			add(blk("ffn_gate_exps"), wt, fillRandom, embd, ffn, nexp)
+			add(bias("ffn_gate_exps"), ggmlTypeF32, fillRandom, ffn, nexp)
+			add(blk("ffn_up_exps"), wt, fillRandom, embd, ffn, nexp)
+			add(bias("ffn_up_exps"), ggmlTypeF32, fillRandom, ffn, nexp)
+			add(blk("ffn_down_exps"), wt, fillRandom, ffn, embd, nexp)
+			add(bias("ffn_down_exps"), ggmlTypeF32, fillRandom, embd, nexp)
 			continue
 		}
 		add(blk("attn_q"), wt, fillRandom, embd, q)
@@ -241,6 +268,12 @@ func synthMetadata(p Preset, seed uint64) []ggufKV {
 		}
 		kvs = append(kvs, ggufKV{a + ".shortconv.l_cache", uint32(lfm2ConvCache)})
 	}
+	if a == ArchGPTOSS {
+		kvs = append(kvs,
+			ggufKV{a + ".expert_count", uint32(p.Experts)},
+			ggufKV{a + ".expert_used_count", uint32(p.ExpertsUsed)},
+			ggufKV{a + ".expert_feed_forward_length", uint32(p.FFN)})
+	}
 	return append(kvs, []ggufKV{
 		{"tokenizer.ggml.model", "llama"},
 		{"tokenizer.ggml.tokens", vocab},
@@ -300,7 +333,8 @@ func (c *chunkGen) write(g *ggufWriter, t synthTensor, seed uint64) error {
 }
 
 // fillChunk fills buf with little-endian values of ggml type typ: 1.0 for
-// fillOnes, approxNormal(rng.next(), synthStd) for fillRandom.
+// fillOnes, approxNormal(rng.next(), synthStd) for fillRandom, the same scaled
+// to sinkStd for fillSink (F32 only).
 func fillChunk(buf []byte, typ uint32, fill fillKind, rng splitMix64) {
 	switch {
 	case typ == ggmlTypeF16 && fill == fillRandom:
@@ -313,10 +347,14 @@ func fillChunk(buf []byte, typ uint32, fill fillKind, rng splitMix64) {
 		for i := 0; i+1 < len(buf); i += 2 {
 			binary.LittleEndian.PutUint16(buf[i:i+2], one)
 		}
-	case fill == fillRandom:
+	case fill == fillRandom || fill == fillSink:
 		tbl := f32NormalTable()
+		scale := float32(1)
+		if fill == fillSink {
+			scale = sinkStd / synthStd
+		}
 		for i := 0; i+3 < len(buf); i += 4 {
-			binary.LittleEndian.PutUint32(buf[i:i+4], math.Float32bits(tbl[irwinHall(rng.next())]))
+			binary.LittleEndian.PutUint32(buf[i:i+4], math.Float32bits(scale*tbl[irwinHall(rng.next())]))
 		}
 	default:
 		one := math.Float32bits(1)

@@ -90,6 +90,50 @@ func TestSynthGemma3(t *testing.T) {
 	assert.False(t, ok, "llama keys in a gemma3 file")
 }
 
+func TestSynthGPTOSS(t *testing.T) {
+	p := Preset{Name: "oss-toy", Layers: 2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 32, Context: 512,
+		Type: TypeF16, Arch: ArchGPTOSS, SlidingWindow: 32, Experts: 4, ExpertsUsed: 2}
+	path := filepath.Join(t.TempDir(), "oss.gguf")
+	require.NoError(t, Synth(path, p, 1))
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	assert.Equal(t, "gpt-oss", info.Architecture)
+	assert.Equal(t, 32, info.SlidingWindow)
+	// per block: 2 norms, Q/K/V/output weights and biases, sinks, the router (weight, bias) and
+	// the gate/up/down experts (weights, biases)
+	assert.Equal(t, 3+19*p.Layers, info.TensorCount)
+	assert.Equal(t, map[string]int{"F16": 2 + 7*p.Layers, "F32": 1 + 12*p.Layers}, info.TensorTypes)
+
+	gf, err := gguf.ParseGGUFFile(path)
+	require.NoError(t, err)
+	kvs := gf.Header.MetadataKV
+	for key, want := range map[string]uint32{"gpt-oss.expert_count": 4, "gpt-oss.expert_used_count": 2,
+		"gpt-oss.expert_feed_forward_length": 32, "gpt-oss.attention.sliding_window": 32} {
+		v, ok := kvs.Get(key)
+		require.True(t, ok, key)
+		assert.Equal(t, want, v.ValueUint32(), key)
+	}
+	// the sinks are logits of a few units, not weights of 0.02
+	var sinks *gguf.GGUFTensorInfo
+	for i := range gf.TensorInfos {
+		if gf.TensorInfos[i].Name == "blk.0.attn_sinks.weight" {
+			sinks = &gf.TensorInfos[i]
+		}
+	}
+	require.NotNil(t, sinks)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	buf := make([]byte, 4*p.Heads)
+	_, err = f.ReadAt(buf, gf.TensorDataStartOffset+int64(sinks.Offset))
+	require.NoError(t, err)
+	maxAbs := 0.0
+	for i := 0; i < p.Heads; i++ {
+		maxAbs = math.Max(maxAbs, math.Abs(float64(math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:])))))
+	}
+	assert.Greater(t, maxAbs, 0.5)
+}
+
 func TestSynthF16TensorTypes(t *testing.T) {
 	p := Preset{Name: "f16-toy", Layers: 1, Embd: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 64, Context: 128, Type: TypeF16}
 	path := filepath.Join(t.TempDir(), "f16.gguf")

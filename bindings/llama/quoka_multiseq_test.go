@@ -35,16 +35,20 @@ type msModel struct {
 	swaWindow bool // ContextParams.SWAWindow
 }
 
-// msModels returns stories260K (every layer full attention), a synthesized hybrid model and a
-// synthesized gemma3 model with
-// an iSWA cache (layers 0 and 2 sliding-window, 1 and 3 full attention: QUOKA's), whose QUOKA
-// inputs come from the full-attention cache's mask and cells; its sliding-window cache holds
-// only the window (as in llama-server), so the two caches' cells differ.
+// msModels returns stories260K (every layer full attention), a synthesized hybrid model, and
+// synthesized gemma3 and gpt-oss models with an iSWA cache (layers 0 and 2 sliding-window, 1 and
+// 3 full attention: QUOKA's), whose QUOKA inputs come from the full-attention cache's mask and
+// cells. gemma3's sliding-window cache holds only the window (as in llama-server), so the two
+// caches' cells differ. gpt-oss's layers have attention sinks; its sliding-window cache is the
+// whole context, because its expert routing turns the window-only cache's rounding (cells laid
+// out differently alone and together) into different experts for near-tie tokens, and so into
+// selections up to 10% apart: a property of the routing, not of QUOKA.
 func msModels(t *testing.T) []msModel {
 	return []msModel{
 		{Model: loadStories(t), name: "stories260K", capture: "quoka_sel-0"},
 		{Model: synthGemma3(t), name: "gemma3 iSWA", capture: "quoka_sel-1", swaWindow: true},
 		{Model: synthHybrid(t), name: "lfm2 hybrid", capture: "quoka_sel-1"},
+		{Model: synthGPTOSS(t), name: "gpt-oss sinks", capture: "quoka_sel-1"},
 	}
 }
 
@@ -73,6 +77,15 @@ func synthGemma3(t *testing.T) *Model {
 // recurrent and attention layers.
 func synthHybrid(t *testing.T) *Model {
 	return synthModel(t, models.ArchLFM2, func(p *models.Preset) { p.AttnPattern = 2 })
+}
+
+// synthGPTOSS loads a synthesized gpt-oss model: attention sinks in every layer, sliding-window
+// layers 0 and 2 (a 64-token window), full-attention layers 1 and 3 (QUOKA's), 4 experts of which
+// 2 per token.
+func synthGPTOSS(t *testing.T) *Model {
+	return synthModel(t, models.ArchGPTOSS, func(p *models.Preset) {
+		p.SlidingWindow, p.Experts, p.ExpertsUsed, p.FFN = 64, 4, 2, 128
+	})
 }
 
 // prefillAlone prefills one sequence in chunks of msChunk and decodes msGen greedy tokens.

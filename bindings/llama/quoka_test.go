@@ -184,6 +184,7 @@ func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 		{"gemma3 iSWA, full SWA cache", g, false, []int{1, 3}},
 		{"gemma3 iSWA, window-only SWA cache", g, true, []int{1, 3}},
 		{"lfm2 hybrid", synthHybrid(t), false, []int{1, 3}},
+		{"gpt-oss attention sinks", synthGPTOSS(t), true, []int{1, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.m
