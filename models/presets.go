@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +27,15 @@ const (
 	// (SWAPattern, default 2) and a mixture-of-experts FFN of Experts experts of FFN each,
 	// ExpertsUsed per token.
 	ArchGPTOSS = "gpt-oss"
+	// ArchRefact is llama.cpp's "refact" architecture: llama's blocks without RoPE, positions given
+	// by ALiBi (a bias of -slope x distance per head; llama.cpp fixes max_bias at 8), as in BLOOM,
+	// MPT and Jais.
+	ArchRefact = "refact"
+	// ArchDeepSeek2 is llama.cpp's "deepseek2" architecture with multi-head latent attention
+	// (MLA; DeepSeek V2/V3, Kimi K2, GLM-4.7-Flash): one KV head of KVLoraRank compressed
+	// dimensions plus RopeDim RoPE'd ones, queries absorbed into that space, each head's values
+	// (HeadDim-RopeDim dims) expanded after attention; FFNs dense (no experts).
+	ArchDeepSeek2 = "deepseek2"
 )
 
 // Preset describes the shape of a synthetic llama model.
@@ -51,7 +61,8 @@ type Preset struct {
 	// Type is the weight type of the matrices: TypeF16 or TypeF32.
 	// Norm weights are always F32.
 	Type string
-	// Arch is the architecture: ArchLlama (also when empty), ArchGemma3, ArchLFM2 or ArchGPTOSS.
+	// Arch is the architecture: ArchLlama (also when empty), ArchGemma3, ArchLFM2, ArchGPTOSS,
+	// ArchRefact or ArchDeepSeek2.
 	Arch string
 	// SlidingWindow is the attention window of the sliding-window layers (ArchGemma3 and
 	// ArchGPTOSS, which requires one; with ArchLFM2 every attention layer is a sliding-window
@@ -67,6 +78,11 @@ type Preset struct {
 	Experts int
 	// ExpertsUsed is the number of experts each token goes through (ArchGPTOSS).
 	ExpertsUsed int
+	// KVLoraRank is the compressed KV size of an ArchDeepSeek2 (MLA) model.
+	KVLoraRank int
+	// RopeDim is the RoPE'd part of each query and key head of an ArchDeepSeek2 model (HeadDim
+	// is the whole query head; KVHeads must be 1).
+	RopeDim int
 }
 
 // isAttn reports whether layer il of an ArchLFM2 model is an attention layer.
@@ -81,6 +97,9 @@ func (p Preset) arch() string {
 	}
 	return p.Arch
 }
+
+// architectures are the values Preset.Arch may take (besides "").
+var architectures = []string{ArchLlama, ArchGemma3, ArchLFM2, ArchGPTOSS, ArchRefact, ArchDeepSeek2}
 
 // presets is the registry returned by Presets, in display order.
 var presets = []Preset{
@@ -149,9 +168,8 @@ func (p Preset) Validate() error {
 		return fmt.Errorf("models: preset %q: head dim %d must be even for RoPE", p.Name, p.HeadDim)
 	case p.Type != TypeF16 && p.Type != TypeF32:
 		return fmt.Errorf("models: preset %q: type %q, want %q or %q", p.Name, p.Type, TypeF16, TypeF32)
-	case p.arch() != ArchLlama && p.arch() != ArchGemma3 && p.arch() != ArchLFM2 && p.arch() != ArchGPTOSS:
-		return fmt.Errorf("models: preset %q: architecture %q, want %q, %q, %q or %q", p.Name, p.Arch,
-			ArchLlama, ArchGemma3, ArchLFM2, ArchGPTOSS)
+	case !slices.Contains(architectures, p.arch()):
+		return fmt.Errorf("models: preset %q: architecture %q, want one of %s", p.Name, p.Arch, strings.Join(architectures, ", "))
 	case p.SlidingWindow < 0 || p.SWAPattern < 0 || p.AttnPattern < 0 || p.Experts < 0 || p.ExpertsUsed < 0:
 		return fmt.Errorf("models: preset %q: negative sliding window, pattern or expert count", p.Name)
 	case p.SWAPattern > 0 && p.arch() != ArchGemma3 && p.arch() != ArchGPTOSS:
@@ -166,6 +184,12 @@ func (p Preset) Validate() error {
 			p.ExpertsUsed, p.Experts)
 	case (p.Experts > 0 || p.ExpertsUsed > 0) && p.arch() != ArchGPTOSS:
 		return fmt.Errorf("models: preset %q: experts need architecture %q", p.Name, ArchGPTOSS)
+	case (p.KVLoraRank != 0 || p.RopeDim != 0) && p.arch() != ArchDeepSeek2:
+		return fmt.Errorf("models: preset %q: a KV LoRA rank or RoPE part needs architecture %q", p.Name, ArchDeepSeek2)
+	case p.arch() == ArchDeepSeek2 && (p.KVLoraRank <= 0 || p.RopeDim <= 0 || p.RopeDim%2 != 0 ||
+		p.RopeDim >= p.HeadDim || p.KVHeads != 1):
+		return fmt.Errorf("models: preset %q: %s needs a KV LoRA rank > 0, an even RoPE part below the head dim "+
+			"(%d of %d) and one KV head (%d)", p.Name, ArchDeepSeek2, p.RopeDim, p.HeadDim, p.KVHeads)
 	case p.AttnPattern > 0 && p.arch() != ArchLFM2:
 		return fmt.Errorf("models: preset %q: short-convolution layers need architecture %q", p.Name, ArchLFM2)
 	case p.arch() == ArchLFM2 && p.Heads*p.HeadDim != p.Embd:

@@ -42,7 +42,9 @@ func TestPresetValidateArchitecture(t *testing.T) {
 		{"llama by default", func(*Preset) {}, ""},
 		{"gemma3", func(p *Preset) { p.Arch = ArchGemma3 }, ""},
 		{"gemma3 with a sliding window", func(p *Preset) { p.Arch, p.SlidingWindow, p.SWAPattern = ArchGemma3, 64, 2 }, ""},
-		{"unknown architecture", func(p *Preset) { p.Arch = "mamba" }, `architecture "mamba"`},
+		{"unknown architecture", func(p *Preset) { p.Arch = "mamba" }, `architecture "mamba", want one of llama, gemma3`},
+		{"refact", func(p *Preset) { p.Arch = ArchRefact }, ""},
+		{"refact with a sliding window", func(p *Preset) { p.Arch, p.SlidingWindow = ArchRefact, 64 }, "sliding-window layers need"},
 		{"llama with a sliding window", func(p *Preset) { p.SlidingWindow = 64 }, "sliding-window layers need"},
 		{"lfm2 with a sliding window", func(p *Preset) { p.Arch, p.Embd, p.SlidingWindow = ArchLFM2, 64, 64 }, ""},
 		{"lfm2 with a pattern", func(p *Preset) { p.Arch, p.Embd, p.SWAPattern = ArchLFM2, 64, 2 }, "pattern needs"},
@@ -57,6 +59,11 @@ func TestPresetValidateArchitecture(t *testing.T) {
 			p.Arch, p.SlidingWindow, p.Experts, p.ExpertsUsed = ArchGPTOSS, 64, 2, 4
 		}, "experts used (4) <= experts (2)"},
 		{"llama with experts", func(p *Preset) { p.Experts, p.ExpertsUsed = 4, 2 }, "experts need"},
+		{"deepseek2", func(p *Preset) { p.Arch, p.KVHeads, p.KVLoraRank, p.RopeDim = ArchDeepSeek2, 1, 64, 8 }, ""},
+		{"deepseek2 with two KV heads", func(p *Preset) { p.Arch, p.KVLoraRank, p.RopeDim = ArchDeepSeek2, 64, 8 }, "one KV head (2)"},
+		{"deepseek2 without a rank", func(p *Preset) { p.Arch, p.KVHeads, p.RopeDim = ArchDeepSeek2, 1, 8 }, "KV LoRA rank > 0"},
+		{"deepseek2 all RoPE", func(p *Preset) { p.Arch, p.KVHeads, p.KVLoraRank, p.RopeDim = ArchDeepSeek2, 1, 64, 16 }, "(16 of 16)"},
+		{"llama with a rank", func(p *Preset) { p.KVLoraRank = 64 }, "needs architecture"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -122,9 +122,10 @@ func writeSynth(w io.Writer, p Preset, seed uint64) error {
 	return nil
 }
 
-// synthTensors lays out the tensors llama.cpp's llama, gemma3, lfm2 or gpt-oss
-// architecture loads (src/models/llama.cpp, gemma3.cpp, lfm2.cpp, openai-moe.cpp),
-// with ggml ne[] shapes and aligned data offsets.
+// synthTensors lays out the tensors llama.cpp's llama, gemma3, lfm2, gpt-oss, refact
+// or deepseek2 architecture loads (src/models/llama.cpp, gemma3.cpp, lfm2.cpp,
+// openai-moe.cpp, refact.cpp, deepseek2.cpp), with ggml ne[] shapes and aligned data
+// offsets.
 func synthTensors(p Preset) []synthTensor {
 	wt := ggmlTypeF16
 	if p.Type == TypeF32 {
@@ -158,6 +159,27 @@ func synthTensors(p Preset) []synthTensor {
 				add(blk("shortconv.in_proj"), wt, fillRandom, embd, 3*embd)
 				add(blk("shortconv.out_proj"), wt, fillRandom, embd, embd)
 			}
+			add(blk("ffn_norm"), ggmlTypeF32, fillOnes, embd)
+			add(blk("ffn_gate"), wt, fillRandom, embd, ffn)
+			add(blk("ffn_up"), wt, fillRandom, embd, ffn)
+			add(blk("ffn_down"), wt, fillRandom, ffn, embd)
+			continue
+		}
+		if p.arch() == ArchDeepSeek2 {
+			// MLA (src/models/deepseek2.cpp, no Q LoRA): the KV cache holds the normed compressed
+			// KV and the RoPE'd key part, one head for all
+			var (
+				rank = uint64(p.KVLoraRank)
+				rope = uint64(p.RopeDim)
+				nope = uint64(p.HeadDim - p.RopeDim)
+				nh   = uint64(p.Heads)
+			)
+			add(blk("attn_kv_a_norm"), ggmlTypeF32, fillOnes, rank)
+			add(blk("attn_q"), wt, fillRandom, embd, nh*uint64(p.HeadDim))
+			add(blk("attn_kv_a_mqa"), wt, fillRandom, embd, rank+rope)
+			add(blk("attn_k_b"), wt, fillRandom, nope, rank, nh)
+			add(blk("attn_v_b"), wt, fillRandom, rank, nope, nh)
+			add(blk("attn_output"), wt, fillRandom, nh*nope, embd)
 			add(blk("ffn_norm"), ggmlTypeF32, fillOnes, embd)
 			add(blk("ffn_gate"), wt, fillRandom, embd, ffn)
 			add(blk("ffn_up"), wt, fillRandom, embd, ffn)
@@ -267,6 +289,28 @@ func synthMetadata(p Preset, seed uint64) []ggufKV {
 			}
 		}
 		kvs = append(kvs, ggufKV{a + ".shortconv.l_cache", uint32(lfm2ConvCache)})
+	}
+	if a == ArchDeepSeek2 {
+		// the cache's head: compressed KV + RoPE'd part for K, compressed KV for V
+		set := map[string]any{
+			a + ".attention.key_length":    uint32(p.KVLoraRank + p.RopeDim),
+			a + ".attention.value_length":  uint32(p.KVLoraRank),
+			a + ".rope.dimension_count":    uint32(p.RopeDim),
+			a + ".attention.head_count_kv": uint32(1),
+		}
+		for i := range kvs {
+			if v, ok := set[kvs[i].Key]; ok {
+				kvs[i].Value = v
+			}
+		}
+		kvs = append(kvs,
+			ggufKV{a + ".attention.key_length_mla", uint32(p.HeadDim)},
+			ggufKV{a + ".attention.value_length_mla", uint32(p.HeadDim - p.RopeDim)},
+			ggufKV{a + ".attention.q_lora_rank", uint32(0)},
+			ggufKV{a + ".attention.kv_lora_rank", uint32(p.KVLoraRank)},
+			ggufKV{a + ".leading_dense_block_count", uint32(p.Layers)},
+			ggufKV{a + ".expert_feed_forward_length", uint32(p.FFN)},
+			ggufKV{a + ".expert_shared_count", uint32(0)})
 	}
 	if a == ArchGPTOSS {
 		kvs = append(kvs,

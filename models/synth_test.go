@@ -134,6 +134,44 @@ func TestSynthGPTOSS(t *testing.T) {
 	assert.Greater(t, maxAbs, 0.5)
 }
 
+func TestSynthRefact(t *testing.T) {
+	p := Preset{Name: "refact-toy", Layers: 2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 128, Context: 512,
+		Type: TypeF16, Arch: ArchRefact}
+	path := filepath.Join(t.TempDir(), "refact.gguf")
+	require.NoError(t, Synth(path, p, 1))
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	assert.Equal(t, "refact", info.Architecture)
+	assert.Equal(t, 4, info.Heads)
+	// llama's tensors (the ALiBi bias has no weights)
+	assert.Equal(t, 3+9*p.Layers, info.TensorCount)
+}
+
+func TestSynthDeepSeek2(t *testing.T) {
+	p := Preset{Name: "mla-toy", Layers: 2, Embd: 64, Heads: 4, KVHeads: 1, HeadDim: 24, FFN: 128, Context: 512,
+		Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 32, RopeDim: 8}
+	path := filepath.Join(t.TempDir(), "mla.gguf")
+	require.NoError(t, Synth(path, p, 1))
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	assert.Equal(t, "deepseek2", info.Architecture)
+	assert.Equal(t, 1, info.KVHeads)
+	// per block: attn_norm, kv_a_norm, q, kv_a_mqa, k_b, v_b, output, ffn_norm, gate, up, down
+	assert.Equal(t, 3+11*p.Layers, info.TensorCount)
+
+	gf, err := gguf.ParseGGUFFile(path)
+	require.NoError(t, err)
+	kvs := gf.Header.MetadataKV
+	for key, want := range map[string]uint32{"deepseek2.attention.key_length": 40, "deepseek2.attention.value_length": 32,
+		"deepseek2.attention.key_length_mla": 24, "deepseek2.attention.value_length_mla": 16,
+		"deepseek2.attention.kv_lora_rank": 32, "deepseek2.rope.dimension_count": 8,
+		"deepseek2.leading_dense_block_count": 2} {
+		v, ok := kvs.Get(key)
+		require.True(t, ok, key)
+		assert.Equal(t, want, v.ValueUint32(), key)
+	}
+}
+
 func TestSynthF16TensorTypes(t *testing.T) {
 	p := Preset{Name: "f16-toy", Layers: 1, Embd: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 64, Context: 128, Type: TypeF16}
 	path := filepath.Join(t.TempDir(), "f16.gguf")

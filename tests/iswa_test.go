@@ -42,6 +42,40 @@ func lfm2Model(t *testing.T, dir string, window int) string {
 	return path
 }
 
+// gptossModel synthesizes a 4-layer gpt-oss model: attention sinks in every layer, sliding-window
+// layers 0 and 2 (a 64-token window), full-attention layers 1 and 3, 4 experts of which 2 per token.
+func gptossModel(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "gpt-oss.gguf")
+	p := models.Preset{Name: "gpt-oss-sinks", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 256,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchGPTOSS, SlidingWindow: 64, Experts: 4, ExpertsUsed: 2}
+	require.NoError(t, models.Synth(path, p, 17))
+	return path
+}
+
+// alibiModel synthesizes a 4-layer refact model: full attention in every layer, positions given by
+// ALiBi (no RoPE).
+func alibiModel(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "refact.gguf")
+	p := models.Preset{Name: "refact-alibi", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchRefact}
+	require.NoError(t, models.Synth(path, p, 19))
+	return path
+}
+
+// mlaModel synthesizes a 4-layer deepseek2 model with multi-head latent attention: one latent KV
+// head of 64 compressed and 32 RoPE'd dimensions (K 96, V 64: Q8_0 blocks divide both), 4 query
+// heads of 64, dense FFNs.
+func mlaModel(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "deepseek2.gguf")
+	p := models.Preset{Name: "deepseek2-mla", Layers: 4, Embd: 256, Heads: 4, KVHeads: 1, HeadDim: 64, FFN: 512,
+		Context: 4096, Type: models.TypeF16, Arch: models.ArchDeepSeek2, KVLoraRank: 64, RopeDim: 32}
+	require.NoError(t, models.Synth(path, p, 23))
+	return path
+}
+
 // randomText writes about n bytes of lowercase words drawn with seed (one token per byte with the
 // synthesized models' byte vocabulary) to dir/text.txt.
 func randomText(t *testing.T, dir string, n int, seed int64) string {
@@ -150,6 +184,35 @@ func TestQuokaHybridModel(t *testing.T) {
 		// sliding-window, so QUOKA has no layer to serve
 		checkQuokaOff(t, lfm2Model(t, dir, 64), text)
 	})
+}
+
+// TestQuokaAttentionSinksModel: in a model with attention sinks (gpt-oss, a learned logit per head
+// in the softmax), the full-attention layers take the QUOKA path with the sinks given to flash
+// attention over the kept keys: with B_SA covering the past the result is dense attention's
+// (checkSomeLayersSparse; without the sinks the KL is far from 0). Before, such layers stayed
+// dense: gpt-oss ran without QUOKA.
+func TestQuokaAttentionSinksModel(t *testing.T) {
+	dir := t.TempDir()
+	checkSomeLayersSparse(t, gptossModel(t, dir), randomText(t, dir, 1300, 3))
+}
+
+// TestQuokaALiBiModel: in a model with ALiBi positions (BLOOM, MPT, Refact, Jais), every layer
+// takes the QUOKA path, the compacted mask carrying the kept keys' distances to flash attention
+// with the model's ALiBi bias: with B_SA covering the past the result is dense attention's
+// (checkSomeLayersSparse). Before, such models ran without QUOKA.
+func TestQuokaALiBiModel(t *testing.T) {
+	dir := t.TempDir()
+	checkSomeLayersSparse(t, alibiModel(t, dir), randomText(t, dir, 1300, 3))
+}
+
+// TestQuokaMLAModel: in a model with multi-head latent attention (DeepSeek V2/V3, Kimi K2,
+// GLM-4.7-Flash), every layer takes the QUOKA path in the latent space llama.cpp attends in: the
+// absorbed queries select among the latent keys, the kept ones are attended and each head's
+// values expanded after (checkSomeLayersSparse). Before, such models ran without QUOKA (and on CPUs
+// with AMX they aborted, QUOKA or not: ggml-patch 0037).
+func TestQuokaMLAModel(t *testing.T) {
+	dir := t.TempDir()
+	checkSomeLayersSparse(t, mlaModel(t, dir), randomText(t, dir, 1300, 3))
 }
 
 // TestEvalCheckSparseSlidingWindowModel: --check-sparse captures the selection of the first

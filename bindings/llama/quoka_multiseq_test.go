@@ -49,6 +49,7 @@ func msModels(t *testing.T) []msModel {
 		{Model: synthGemma3(t), name: "gemma3 iSWA", capture: "quoka_sel-1", swaWindow: true},
 		{Model: synthHybrid(t), name: "lfm2 hybrid", capture: "quoka_sel-1"},
 		{Model: synthGPTOSS(t), name: "gpt-oss sinks", capture: "quoka_sel-1"},
+		{Model: synthMLA(t), name: "deepseek2 MLA", capture: "quoka_sel-3"},
 	}
 }
 
@@ -85,6 +86,20 @@ func synthHybrid(t *testing.T) *Model {
 func synthGPTOSS(t *testing.T) *Model {
 	return synthModel(t, models.ArchGPTOSS, func(p *models.Preset) {
 		p.SlidingWindow, p.Experts, p.ExpertsUsed, p.FFN = 64, 4, 2, 128
+	})
+}
+
+// synthALiBi loads a synthesized refact model: 4 layers of full attention with ALiBi positions
+// (no RoPE), as in BLOOM, MPT and Jais.
+func synthALiBi(t *testing.T) *Model {
+	return synthModel(t, models.ArchRefact, func(*models.Preset) {})
+}
+
+// synthMLA loads a synthesized deepseek2 model with multi-head latent attention (MLA): one latent
+// KV head of 64 compressed and 16 RoPE'd dimensions, 4 query heads, dense FFNs.
+func synthMLA(t *testing.T) *Model {
+	return synthModel(t, models.ArchDeepSeek2, func(p *models.Preset) {
+		p.KVHeads, p.HeadDim, p.KVLoraRank, p.RopeDim = 1, 48, 64, 16
 	})
 }
 

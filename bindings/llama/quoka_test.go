@@ -185,6 +185,8 @@ func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 		{"gemma3 iSWA, window-only SWA cache", g, true, []int{1, 3}},
 		{"lfm2 hybrid", synthHybrid(t), false, []int{1, 3}},
 		{"gpt-oss attention sinks", synthGPTOSS(t), true, []int{1, 3}},
+		{"refact ALiBi", synthALiBi(t), false, []int{0, 1, 2, 3}},
+		{"deepseek2 MLA", synthMLA(t), false, []int{0, 1, 2, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.m
