@@ -183,7 +183,8 @@ func (c *Session) QuokaActive() bool {
 // increasing order; nil when QUOKA is off or B_SA covers the whole context
 // (attention is then never sparse). The other layers stay dense: the
 // sliding-window layers of a model with an iSWA cache (Gemma 2 and 3, ...),
-// and layers with ALiBi, attention sinks, MLA or a KQ bias. QUOKA's selection
+// layers with a KQ bias, and layers whose KV device cannot run the QUOKA ops.
+// (Attention sinks, ALiBi and MLA take the QUOKA path.) QUOKA's selection
 // of layer il is captured as "quoka_sel-<il>" (ContextParams.Capture).
 func (c *Session) QuokaLayers() []int {
 	ptr := c.live()
