@@ -128,6 +128,13 @@ var presets = []Preset{
 		Layers: 26, Embd: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Context: 32768,
 		Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 512, SWAPattern: 6,
 	},
+	{
+		Name: "bench-mla",
+		Description: "DeepSeek-V2-Lite attention shapes (deepseek2, MLA: 16 heads of 192, a 512+64 latent KV head) " +
+			"in 4 layers with dense FFNs and a 259-token byte vocabulary (178M params, F16, ~340 MiB)",
+		Layers: 4, Embd: 2048, Heads: 16, KVHeads: 1, HeadDim: 192, FFN: 5632, Context: 32768,
+		Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 512, RopeDim: 64,
+	},
 }
 
 // Presets returns the built-in synthetic model presets.

@@ -17,6 +17,8 @@ func TestPresets(t *testing.T) {
 		{"bench-1b", Preset{Layers: 16, Embd: 2048, Heads: 32, KVHeads: 8, HeadDim: 64, FFN: 8192, Context: 131072, Type: TypeF16}},
 		{"bench-gemma3-1b", Preset{Layers: 26, Embd: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Context: 32768,
 			Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 512, SWAPattern: 6}},
+		{"bench-mla", Preset{Layers: 4, Embd: 2048, Heads: 16, KVHeads: 1, HeadDim: 192, FFN: 5632, Context: 32768,
+			Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 512, RopeDim: 64}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -120,6 +120,10 @@ func tempModule(t *testing.T, files map[string]string) (dir string, env []string
 	for name, text := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
+	// the module cache must hold every module of the build list, also those only this module's
+	// programs import (ginkgo, gomega): a fresh machine's cache has only what ./... compiled
+	out, err := goIn(root, nil, "mod", "download")
+	require.NoError(t, err, "go mod download in %s: %s", root, out)
 	return dir, []string{"GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off"}
 }
 
