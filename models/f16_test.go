@@ -57,3 +57,22 @@ func TestApproxNormalMoments(t *testing.T) {
 	assert.InDelta(t, 0, mean, 0.001)
 	assert.InDelta(t, synthStd, std, 0.001)
 }
+
+// f16ToF32 decodes an IEEE half (normal and subnormal values; tests only).
+func f16ToF32(h uint16) float32 {
+	sign := 1.0
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	exp, frac := int(h>>10)&0x1f, float64(h&0x3ff)
+	if exp == 0 {
+		return float32(sign * math.Ldexp(frac, -24))
+	}
+	return float32(sign * math.Ldexp(1024+frac, exp-25))
+}
+
+func TestF16ToF32RoundTrip(t *testing.T) {
+	for _, v := range []float32{0, 1, -2, 0.5, 65504, float32(math.Ldexp(1023, -24)), float32(math.Ldexp(1, -14))} {
+		assert.Equal(t, v, f16ToF32(f32ToF16(v)), "%g", v)
+	}
+}

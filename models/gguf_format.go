@@ -19,8 +19,15 @@ const (
 
 // ggml tensor types written by Synth, see ggml/include/ggml.h (enum ggml_type).
 const (
-	ggmlTypeF32 uint32 = 0
-	ggmlTypeF16 uint32 = 1
+	ggmlTypeF32  uint32 = 0
+	ggmlTypeF16  uint32 = 1
+	ggmlTypeQ8_0 uint32 = 8
+)
+
+// Q8_0 blocks: qk8_0 weights as int8 with one F16 scale (block_q8_0 in ggml-common.h).
+const (
+	qk8_0         = 32
+	blockQ8_0Size = 2 + qk8_0
 )
 
 // ggufVersion is the GGUF format version Synth writes.

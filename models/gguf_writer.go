@@ -26,7 +26,7 @@ type ggufTensor struct {
 	Name string
 	// Dims are the ggml ne[] dimensions, fastest-varying first.
 	Dims []uint64
-	// Type is ggmlTypeF32 or ggmlTypeF16.
+	// Type is ggmlTypeF32, ggmlTypeF16 or ggmlTypeQ8_0 (Dims[0] a multiple of qk8_0).
 	Type uint32
 	// Offset is the data offset relative to the tensor data section.
 	Offset uint64
@@ -43,10 +43,19 @@ func (t ggufTensor) Elements() uint64 {
 
 // Bytes returns the data size of the tensor.
 func (t ggufTensor) Bytes() uint64 {
-	if t.Type == ggmlTypeF16 {
-		return 2 * t.Elements()
+	return typeBytes(t.Type, t.Elements())
+}
+
+// typeBytes returns the size of n elements of ggml type typ (n a multiple of qk8_0 for Q8_0).
+func typeBytes(typ uint32, n uint64) uint64 {
+	switch typ {
+	case ggmlTypeF16:
+		return 2 * n
+	case ggmlTypeQ8_0:
+		return n / qk8_0 * blockQ8_0Size
+	default:
+		return 4 * n
 	}
-	return 4 * t.Elements()
 }
 
 // ggufWriter encodes GGUF primitives, remembering the first error and the

@@ -10,6 +10,9 @@ import (
 const (
 	TypeF16 = "f16"
 	TypeF32 = "f32"
+	// TypeQ8_0 writes the matrices whose rows are whole Q8_0 blocks (32 weights) as Q8_0 and the
+	// others as F16, as llama-quantize falls back for rows it cannot quantize.
+	TypeQ8_0 = "q8_0"
 )
 
 // Architectures a Preset may use.
@@ -58,7 +61,7 @@ type Preset struct {
 	FFN int
 	// Context is the training context length written to the file.
 	Context int
-	// Type is the weight type of the matrices: TypeF16 or TypeF32.
+	// Type is the weight type of the matrices: TypeF16, TypeF32 or TypeQ8_0.
 	// Norm weights are always F32.
 	Type string
 	// Arch is the architecture: ArchLlama (also when empty), ArchGemma3, ArchLFM2, ArchGPTOSS,
@@ -131,7 +134,7 @@ var presets = []Preset{
 	{
 		Name: "bench-mla",
 		Description: "DeepSeek-V2-Lite attention shapes (deepseek2, MLA: 16 heads of 192, a 512+64 latent KV head) " +
-			"in 4 layers with dense FFNs and a 259-token byte vocabulary (178M params, F16, ~340 MiB)",
+			"in 4 layers with dense FFNs and a 259-token byte vocabulary (195M params, F16, ~371 MiB)",
 		Layers: 4, Embd: 2048, Heads: 16, KVHeads: 1, HeadDim: 192, FFN: 5632, Context: 32768,
 		Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 512, RopeDim: 64,
 	},
@@ -173,8 +176,8 @@ func (p Preset) Validate() error {
 		return fmt.Errorf("models: preset %q: heads %d not a multiple of KV heads %d", p.Name, p.Heads, p.KVHeads)
 	case p.HeadDim%2 != 0:
 		return fmt.Errorf("models: preset %q: head dim %d must be even for RoPE", p.Name, p.HeadDim)
-	case p.Type != TypeF16 && p.Type != TypeF32:
-		return fmt.Errorf("models: preset %q: type %q, want %q or %q", p.Name, p.Type, TypeF16, TypeF32)
+	case p.Type != TypeF16 && p.Type != TypeF32 && p.Type != TypeQ8_0:
+		return fmt.Errorf("models: preset %q: type %q, want %q, %q or %q", p.Name, p.Type, TypeF16, TypeF32, TypeQ8_0)
 	case !slices.Contains(architectures, p.arch()):
 		return fmt.Errorf("models: preset %q: architecture %q, want one of %s", p.Name, p.Arch, strings.Join(architectures, ", "))
 	case p.SlidingWindow < 0 || p.SWAPattern < 0 || p.AttnPattern < 0 || p.Experts < 0 || p.ExpertsUsed < 0:

@@ -128,8 +128,11 @@ func writeSynth(w io.Writer, p Preset, seed uint64) error {
 // offsets.
 func synthTensors(p Preset) []synthTensor {
 	wt := ggmlTypeF16
-	if p.Type == TypeF32 {
+	switch p.Type {
+	case TypeF32:
 		wt = ggmlTypeF32
+	case TypeQ8_0:
+		wt = ggmlTypeQ8_0
 	}
 	var (
 		embd  = uint64(p.Embd)
@@ -140,6 +143,9 @@ func synthTensors(p Preset) []synthTensor {
 	)
 	var ts []synthTensor
 	add := func(name string, typ uint32, fill fillKind, dims ...uint64) {
+		if typ == ggmlTypeQ8_0 && dims[0]%qk8_0 != 0 {
+			typ = ggmlTypeF16 // rows of partial blocks
+		}
 		ts = append(ts, synthTensor{ggufTensor: ggufTensor{Name: name, Dims: dims, Type: typ}, Fill: fill})
 	}
 	add("token_embd.weight", wt, fillRandom, embd, vocab)
@@ -246,8 +252,11 @@ func synthTensors(p Preset) []synthTensor {
 // where it reads a uint32).
 func synthMetadata(p Preset, seed uint64) []ggufKV {
 	fileType := uint32(1) // LLAMA_FTYPE_MOSTLY_F16
-	if p.Type == TypeF32 {
+	switch p.Type {
+	case TypeF32:
 		fileType = 0 // LLAMA_FTYPE_ALL_F32
+	case TypeQ8_0:
+		fileType = 7 // LLAMA_FTYPE_MOSTLY_Q8_0
 	}
 	vocab := byteVocab()
 	a := p.arch()
@@ -347,7 +356,6 @@ func newChunkGen() *chunkGen {
 
 // write generates the data of tensor t and writes it to g.
 func (c *chunkGen) write(g *ggufWriter, t synthTensor, seed uint64) error {
-	elemSize := int(t.Bytes() / t.Elements())
 	total := int(t.Elements())
 	nChunks := (total + chunkElems - 1) / chunkElems
 	if nChunks == 0 {
@@ -358,16 +366,17 @@ func (c *chunkGen) write(g *ggufWriter, t synthTensor, seed uint64) error {
 		var wg sync.WaitGroup
 		for k := first; k < last; k++ {
 			n := min(chunkElems, total-k*chunkElems)
-			if cap(c.bufs[k-first]) < n*elemSize {
-				c.bufs[k-first] = make([]byte, chunkElems*elemSize)
+			size := int(typeBytes(t.Type, uint64(n)))
+			if cap(c.bufs[k-first]) < size {
+				c.bufs[k-first] = make([]byte, typeBytes(t.Type, chunkElems))
 			}
-			buf := c.bufs[k-first][:n*elemSize]
+			buf := c.bufs[k-first][:size]
 			wg.Go(func() { fillChunk(buf, t.Type, t.Fill, chunkRNG(seed, k)) })
 		}
 		wg.Wait()
 		for k := first; k < last; k++ {
 			n := min(chunkElems, total-k*chunkElems)
-			g.write(c.bufs[k-first][:n*elemSize])
+			g.write(c.bufs[k-first][:typeBytes(t.Type, uint64(n))])
 		}
 		if g.err != nil {
 			return g.err
@@ -381,6 +390,8 @@ func (c *chunkGen) write(g *ggufWriter, t synthTensor, seed uint64) error {
 // to sinkStd for fillSink (F32 only).
 func fillChunk(buf []byte, typ uint32, fill fillKind, rng splitMix64) {
 	switch {
+	case typ == ggmlTypeQ8_0:
+		fillQ8_0(buf, rng)
 	case typ == ggmlTypeF16 && fill == fillRandom:
 		tbl := f16NormalTable()
 		for i := 0; i+1 < len(buf); i += 2 {
@@ -404,6 +415,29 @@ func fillChunk(buf []byte, typ uint32, fill fillKind, rng splitMix64) {
 		one := math.Float32bits(1)
 		for i := 0; i+3 < len(buf); i += 4 {
 			binary.LittleEndian.PutUint32(buf[i:i+4], one)
+		}
+	}
+}
+
+// fillQ8_0 fills buf with Q8_0 blocks of approxNormal(rng.next(), synthStd) weights, quantized as
+// ggml's quantize_row_q8_0_ref does: d = max|x|/127 (stored as F16), q = round(x/d).
+func fillQ8_0(buf []byte, rng splitMix64) {
+	tbl := f32NormalTable()
+	var x [qk8_0]float32
+	for b := 0; b+blockQ8_0Size <= len(buf); b += blockQ8_0Size {
+		amax := float32(0)
+		for i := range x {
+			x[i] = tbl[irwinHall(rng.next())]
+			amax = max(amax, float32(math.Abs(float64(x[i]))))
+		}
+		d := amax / 127
+		id := float32(0)
+		if d != 0 {
+			id = 1 / d
+		}
+		binary.LittleEndian.PutUint16(buf[b:b+2], f32ToF16(d))
+		for i, v := range x {
+			buf[b+2+i] = byte(int8(math.Round(float64(v * id))))
 		}
 	}
 }

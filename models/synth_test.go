@@ -172,6 +172,48 @@ func TestSynthDeepSeek2(t *testing.T) {
 	}
 }
 
+func TestSynthQ8_0(t *testing.T) {
+	// FFN 48: ffn_down's rows (48 weights) are not whole Q8_0 blocks and stay F16
+	p := Preset{Name: "q8-toy", Layers: 1, Embd: 64, Heads: 2, KVHeads: 1, HeadDim: 32, FFN: 48, Context: 128, Type: TypeQ8_0}
+	path := filepath.Join(t.TempDir(), "q8.gguf")
+	require.NoError(t, Synth(path, p, 1))
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	assert.Equal(t, "MOSTLY_Q8_0", info.FileType)
+	assert.Equal(t, map[string]int{"Q8_0": 2 + 6*p.Layers, "F16": p.Layers, "F32": 1 + 2*p.Layers}, info.TensorTypes)
+
+	// the blocks decode to weights of about synthStd
+	gf, err := gguf.ParseGGUFFile(path)
+	require.NoError(t, err)
+	var ti *gguf.GGUFTensorInfo
+	for i := range gf.TensorInfos {
+		if gf.TensorInfos[i].Name == "blk.0.ffn_gate.weight" {
+			ti = &gf.TensorInfos[i]
+		}
+	}
+	require.NotNil(t, ti)
+	require.Equal(t, gguf.GGMLTypeQ8_0, ti.Type)
+	n := int(ti.Elements())
+	buf := make([]byte, n/qk8_0*blockQ8_0Size)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.ReadAt(buf, gf.TensorDataStartOffset+int64(ti.Offset))
+	require.NoError(t, err)
+	sum2, maxQ := 0.0, 0
+	for b := 0; b < len(buf); b += blockQ8_0Size {
+		d := f16ToF32(binary.LittleEndian.Uint16(buf[b:]))
+		for i := 0; i < qk8_0; i++ {
+			q := int(int8(buf[b+2+i]))
+			maxQ = max(maxQ, q, -q)
+			v := float64(d) * float64(q)
+			sum2 += v * v
+		}
+	}
+	assert.Equal(t, 127, maxQ, "each block's largest weight is +-127")
+	assert.InDelta(t, synthStd, math.Sqrt(sum2/float64(n)), 0.1*synthStd, "weights' standard deviation")
+}
+
 func TestSynthF16TensorTypes(t *testing.T) {
 	p := Preset{Name: "f16-toy", Layers: 1, Embd: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 64, Context: 128, Type: TypeF16}
 	path := filepath.Join(t.TempDir(), "f16.gguf")

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/quoka-llm/quoka/models"
 )
 
 // TestSequencesTogetherMatchAlone: dense attention, no QUOKA. Sequences prefilled in the same
@@ -20,6 +22,10 @@ func TestSequencesTogetherMatchAlone(t *testing.T) {
 	}{
 		{"stories260K", loadStories(t)},
 		{"lfm2 hybrid", synthHybrid(t)},
+		// the AMX kernels for quantized weights (F16 weights take their own AMX path)
+		{"lfm2 hybrid, Q8_0 weights", synthModel(t, models.ArchLFM2, func(p *models.Preset) {
+			p.AttnPattern, p.Type = 2, models.TypeQ8_0
+		})},
 	} {
 		all := storyTokens(t, tc.m, 3*msLen)
 		for _, S := range []int{2, 3} {

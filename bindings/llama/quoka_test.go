@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/quoka-llm/quoka/internal/sharedtest"
+	"github.com/quoka-llm/quoka/models"
 )
 
 // quokaReference is ../shared/data/quoka-reference-l0-c8.json: an independent
@@ -187,6 +188,8 @@ func TestQuokaForcedGatherMatchesDenseLogits(t *testing.T) {
 		{"gpt-oss attention sinks", synthGPTOSS(t), true, []int{1, 3}},
 		{"refact ALiBi", synthALiBi(t), false, []int{0, 1, 2, 3}},
 		{"deepseek2 MLA", synthMLA(t), false, []int{0, 1, 2, 3}},
+		{"llama, Q8_0 weights", synthModel(t, models.ArchLlama, func(p *models.Preset) { p.Type = models.TypeQ8_0 }),
+			false, []int{0, 1, 2, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.m
