@@ -64,10 +64,7 @@ func TestSynthRoundTrip(t *testing.T) {
 func TestSynthGemma3(t *testing.T) {
 	p := Preset{Name: "g3-toy", Layers: 3, Embd: 64, Heads: 2, KVHeads: 1, HeadDim: 32, FFN: 128, Context: 512,
 		Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 32, SWAPattern: 3}
-	path := filepath.Join(t.TempDir(), "g3.gguf")
-	require.NoError(t, Synth(path, p, 1))
-	info, err := ReadInfo(path)
-	require.NoError(t, err)
+	_, info, gf := synthToy(t, p)
 	assert.Equal(t, "gemma3", info.Architecture)
 	assert.Equal(t, 32, info.SlidingWindow)
 	assert.Contains(t, rowMap(info.Rows())["Sliding window"], "32")
@@ -77,56 +74,25 @@ func TestSynthGemma3(t *testing.T) {
 	// gemma3 adds Q/K norms and the post-attention and post-FFN norms to each block
 	assert.Equal(t, 3+13*p.Layers, info.TensorCount)
 	assert.Equal(t, map[string]int{"F16": 2 + 7*p.Layers, "F32": 1 + 6*p.Layers}, info.TensorTypes)
-
-	gf, err := gguf.ParseGGUFFile(path)
-	require.NoError(t, err)
-	kvs := gf.Header.MetadataKV
-	for key, want := range map[string]uint32{"gemma3.attention.sliding_window": 32, "gemma3.attention.sliding_window_pattern": 3} {
-		v, ok := kvs.Get(key)
-		require.True(t, ok, key)
-		assert.Equal(t, want, v.ValueUint32(), key)
-	}
-	_, ok := kvs.Get("llama.block_count")
+	assertUint32Keys(t, gf, map[string]uint32{"gemma3.attention.sliding_window": 32, "gemma3.attention.sliding_window_pattern": 3})
+	_, ok := gf.Header.MetadataKV.Get("llama.block_count")
 	assert.False(t, ok, "llama keys in a gemma3 file")
 }
 
 func TestSynthGPTOSS(t *testing.T) {
 	p := Preset{Name: "oss-toy", Layers: 2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 32, Context: 512,
 		Type: TypeF16, Arch: ArchGPTOSS, SlidingWindow: 32, Experts: 4, ExpertsUsed: 2}
-	path := filepath.Join(t.TempDir(), "oss.gguf")
-	require.NoError(t, Synth(path, p, 1))
-	info, err := ReadInfo(path)
-	require.NoError(t, err)
+	path, info, gf := synthToy(t, p)
 	assert.Equal(t, "gpt-oss", info.Architecture)
 	assert.Equal(t, 32, info.SlidingWindow)
 	// per block: 2 norms, Q/K/V/output weights and biases, sinks, the router (weight, bias) and
 	// the gate/up/down experts (weights, biases)
 	assert.Equal(t, 3+19*p.Layers, info.TensorCount)
 	assert.Equal(t, map[string]int{"F16": 2 + 7*p.Layers, "F32": 1 + 12*p.Layers}, info.TensorTypes)
-
-	gf, err := gguf.ParseGGUFFile(path)
-	require.NoError(t, err)
-	kvs := gf.Header.MetadataKV
-	for key, want := range map[string]uint32{"gpt-oss.expert_count": 4, "gpt-oss.expert_used_count": 2,
-		"gpt-oss.expert_feed_forward_length": 32, "gpt-oss.attention.sliding_window": 32} {
-		v, ok := kvs.Get(key)
-		require.True(t, ok, key)
-		assert.Equal(t, want, v.ValueUint32(), key)
-	}
+	assertUint32Keys(t, gf, map[string]uint32{"gpt-oss.expert_count": 4, "gpt-oss.expert_used_count": 2,
+		"gpt-oss.expert_feed_forward_length": 32, "gpt-oss.attention.sliding_window": 32})
 	// the sinks are logits of a few units, not weights of 0.02
-	var sinks *gguf.GGUFTensorInfo
-	for i := range gf.TensorInfos {
-		if gf.TensorInfos[i].Name == "blk.0.attn_sinks.weight" {
-			sinks = &gf.TensorInfos[i]
-		}
-	}
-	require.NotNil(t, sinks)
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	buf := make([]byte, 4*p.Heads)
-	_, err = f.ReadAt(buf, gf.TensorDataStartOffset+int64(sinks.Offset))
-	require.NoError(t, err)
+	buf, _ := tensorData(t, path, gf, "blk.0.attn_sinks.weight")
 	maxAbs := 0.0
 	for i := 0; i < p.Heads; i++ {
 		maxAbs = math.Max(maxAbs, math.Abs(float64(math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:])))))
@@ -137,10 +103,7 @@ func TestSynthGPTOSS(t *testing.T) {
 func TestSynthRefact(t *testing.T) {
 	p := Preset{Name: "refact-toy", Layers: 2, Embd: 64, Heads: 4, KVHeads: 2, HeadDim: 16, FFN: 128, Context: 512,
 		Type: TypeF16, Arch: ArchRefact}
-	path := filepath.Join(t.TempDir(), "refact.gguf")
-	require.NoError(t, Synth(path, p, 1))
-	info, err := ReadInfo(path)
-	require.NoError(t, err)
+	_, info, _ := synthToy(t, p)
 	assert.Equal(t, "refact", info.Architecture)
 	assert.Equal(t, 4, info.Heads)
 	// llama's tensors (the ALiBi bias has no weights)
@@ -150,56 +113,27 @@ func TestSynthRefact(t *testing.T) {
 func TestSynthDeepSeek2(t *testing.T) {
 	p := Preset{Name: "mla-toy", Layers: 2, Embd: 64, Heads: 4, KVHeads: 1, HeadDim: 24, FFN: 128, Context: 512,
 		Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 32, RopeDim: 8}
-	path := filepath.Join(t.TempDir(), "mla.gguf")
-	require.NoError(t, Synth(path, p, 1))
-	info, err := ReadInfo(path)
-	require.NoError(t, err)
+	_, info, gf := synthToy(t, p)
 	assert.Equal(t, "deepseek2", info.Architecture)
 	assert.Equal(t, 1, info.KVHeads)
 	// per block: attn_norm, kv_a_norm, q, kv_a_mqa, k_b, v_b, output, ffn_norm, gate, up, down
 	assert.Equal(t, 3+11*p.Layers, info.TensorCount)
-
-	gf, err := gguf.ParseGGUFFile(path)
-	require.NoError(t, err)
-	kvs := gf.Header.MetadataKV
-	for key, want := range map[string]uint32{"deepseek2.attention.key_length": 40, "deepseek2.attention.value_length": 32,
+	assertUint32Keys(t, gf, map[string]uint32{"deepseek2.attention.key_length": 40, "deepseek2.attention.value_length": 32,
 		"deepseek2.attention.key_length_mla": 24, "deepseek2.attention.value_length_mla": 16,
 		"deepseek2.attention.kv_lora_rank": 32, "deepseek2.rope.dimension_count": 8,
-		"deepseek2.leading_dense_block_count": 2} {
-		v, ok := kvs.Get(key)
-		require.True(t, ok, key)
-		assert.Equal(t, want, v.ValueUint32(), key)
-	}
+		"deepseek2.leading_dense_block_count": 2})
 }
 
 func TestSynthQ8_0(t *testing.T) {
 	// FFN 48: ffn_down's rows (48 weights) are not whole Q8_0 blocks and stay F16
 	p := Preset{Name: "q8-toy", Layers: 1, Embd: 64, Heads: 2, KVHeads: 1, HeadDim: 32, FFN: 48, Context: 128, Type: TypeQ8_0}
-	path := filepath.Join(t.TempDir(), "q8.gguf")
-	require.NoError(t, Synth(path, p, 1))
-	info, err := ReadInfo(path)
-	require.NoError(t, err)
+	path, info, gf := synthToy(t, p)
 	assert.Equal(t, "MOSTLY_Q8_0", info.FileType)
 	assert.Equal(t, map[string]int{"Q8_0": 2 + 6*p.Layers, "F16": p.Layers, "F32": 1 + 2*p.Layers}, info.TensorTypes)
 
 	// the blocks decode to weights of about synthStd
-	gf, err := gguf.ParseGGUFFile(path)
-	require.NoError(t, err)
-	var ti *gguf.GGUFTensorInfo
-	for i := range gf.TensorInfos {
-		if gf.TensorInfos[i].Name == "blk.0.ffn_gate.weight" {
-			ti = &gf.TensorInfos[i]
-		}
-	}
-	require.NotNil(t, ti)
+	buf, ti := tensorData(t, path, gf, "blk.0.ffn_gate.weight")
 	require.Equal(t, gguf.GGMLTypeQ8_0, ti.Type)
-	n := int(ti.Elements())
-	buf := make([]byte, n/qk8_0*blockQ8_0Size)
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	_, err = f.ReadAt(buf, gf.TensorDataStartOffset+int64(ti.Offset))
-	require.NoError(t, err)
 	sum2, maxQ := 0.0, 0
 	for b := 0; b < len(buf); b += blockQ8_0Size {
 		d := f16ToF32(binary.LittleEndian.Uint16(buf[b:]))
@@ -211,7 +145,7 @@ func TestSynthQ8_0(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 127, maxQ, "each block's largest weight is +-127")
-	assert.InDelta(t, synthStd, math.Sqrt(sum2/float64(n)), 0.1*synthStd, "weights' standard deviation")
+	assert.InDelta(t, synthStd, math.Sqrt(sum2/float64(ti.Elements())), 0.1*synthStd, "weights' standard deviation")
 }
 
 func TestSynthF16TensorTypes(t *testing.T) {
@@ -417,4 +351,46 @@ func BenchmarkFillChunkF16(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		fillChunk(buf, ggmlTypeF16, fillRandom, chunkRNG(1, i))
 	}
+}
+
+// synthToy synthesizes p into a temporary file and returns its path, info and parsed header.
+func synthToy(t *testing.T, p Preset) (string, *Info, *gguf.GGUFFile) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), p.Name+".gguf")
+	require.NoError(t, Synth(path, p, 1))
+	info, err := ReadInfo(path)
+	require.NoError(t, err)
+	gf, err := gguf.ParseGGUFFile(path)
+	require.NoError(t, err)
+	return path, info, gf
+}
+
+// assertUint32Keys checks uint32 metadata values of gf.
+func assertUint32Keys(t *testing.T, gf *gguf.GGUFFile, want map[string]uint32) {
+	t.Helper()
+	for key, w := range want {
+		v, ok := gf.Header.MetadataKV.Get(key)
+		if assert.True(t, ok, key) {
+			assert.Equal(t, w, v.ValueUint32(), key)
+		}
+	}
+}
+
+// tensorData reads the data of tensor name of the file at path and returns it with its info.
+func tensorData(t *testing.T, path string, gf *gguf.GGUFFile, name string) ([]byte, *gguf.GGUFTensorInfo) {
+	t.Helper()
+	var ti *gguf.GGUFTensorInfo
+	for i := range gf.TensorInfos {
+		if gf.TensorInfos[i].Name == name {
+			ti = &gf.TensorInfos[i]
+		}
+	}
+	require.NotNil(t, ti, name)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	buf := make([]byte, ti.Bytes())
+	_, err = f.ReadAt(buf, gf.TensorDataStartOffset+int64(ti.Offset))
+	require.NoError(t, err)
+	return buf, ti
 }

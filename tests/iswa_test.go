@@ -19,61 +19,56 @@ import (
 	"github.com/quoka-llm/quoka/models"
 )
 
-// gemma3Model synthesizes a 4-layer gemma3 model with a 64-token sliding window; with pattern 2
-// layers 0 and 2 are sliding-window layers and 1 and 3 full-attention ones (an iSWA cache), with
-// a pattern longer than the model every layer is a sliding-window one.
+// synthFile synthesizes a 4-layer model of architecture arch (256 wide, 4 heads of 64, 2 KV heads,
+// F16) edited by edit into dir/name.gguf.
+func synthFile(t *testing.T, dir, name, arch string, seed uint64, edit func(*models.Preset)) string {
+	t.Helper()
+	path := filepath.Join(dir, name+".gguf")
+	p := models.Preset{Name: name, Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
+		Context: 4096, Type: models.TypeF16, Arch: arch}
+	edit(&p)
+	require.NoError(t, models.Synth(path, p, seed))
+	return path
+}
+
+// gemma3Model synthesizes a gemma3 model with a 64-token sliding window; with pattern 2 layers 0
+// and 2 are sliding-window layers and 1 and 3 full-attention ones (an iSWA cache), with a pattern
+// longer than the model every layer is a sliding-window one.
 func gemma3Model(t *testing.T, dir string, pattern int) string {
-	t.Helper()
-	path := filepath.Join(dir, "gemma3-p"+string(rune('0'+pattern))+".gguf")
-	p := models.Preset{Name: "gemma3-iswa", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchGemma3, SlidingWindow: 64, SWAPattern: pattern}
-	require.NoError(t, models.Synth(path, p, 11))
-	return path
+	return synthFile(t, dir, fmt.Sprintf("gemma3-p%d", pattern), models.ArchGemma3, 11, func(p *models.Preset) {
+		p.SlidingWindow, p.SWAPattern = 64, pattern
+	})
 }
 
-// lfm2Model synthesizes a 4-layer lfm2 hybrid: short-convolution layers 0 and 2, attention layers
-// 1 and 3; with a window > 0 every attention layer is a sliding-window one.
+// lfm2Model synthesizes an lfm2 hybrid: short-convolution layers 0 and 2, attention layers 1 and
+// 3; with a window > 0 every attention layer is a sliding-window one.
 func lfm2Model(t *testing.T, dir string, window int) string {
-	t.Helper()
-	path := filepath.Join(dir, fmt.Sprintf("lfm2-w%d.gguf", window))
-	p := models.Preset{Name: "lfm2-hybrid", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchLFM2, AttnPattern: 2, SlidingWindow: window}
-	require.NoError(t, models.Synth(path, p, 13))
-	return path
+	return synthFile(t, dir, fmt.Sprintf("lfm2-w%d", window), models.ArchLFM2, 13, func(p *models.Preset) {
+		p.AttnPattern, p.SlidingWindow = 2, window
+	})
 }
 
-// gptossModel synthesizes a 4-layer gpt-oss model: attention sinks in every layer, sliding-window
-// layers 0 and 2 (a 64-token window), full-attention layers 1 and 3, 4 experts of which 2 per token.
+// gptossModel synthesizes a gpt-oss model: attention sinks in every layer, sliding-window layers 0
+// and 2 (a 64-token window), full-attention layers 1 and 3, 4 experts of 256 of which 2 per token.
 func gptossModel(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "gpt-oss.gguf")
-	p := models.Preset{Name: "gpt-oss-sinks", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 256,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchGPTOSS, SlidingWindow: 64, Experts: 4, ExpertsUsed: 2}
-	require.NoError(t, models.Synth(path, p, 17))
-	return path
+	return synthFile(t, dir, "gpt-oss", models.ArchGPTOSS, 17, func(p *models.Preset) {
+		p.SlidingWindow, p.Experts, p.ExpertsUsed, p.FFN = 64, 4, 2, 256
+	})
 }
 
-// alibiModel synthesizes a 4-layer refact model: full attention in every layer, positions given by
-// ALiBi (no RoPE).
+// alibiModel synthesizes a refact model: full attention in every layer, positions given by ALiBi
+// (no RoPE).
 func alibiModel(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "refact.gguf")
-	p := models.Preset{Name: "refact-alibi", Layers: 4, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FFN: 512,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchRefact}
-	require.NoError(t, models.Synth(path, p, 19))
-	return path
+	return synthFile(t, dir, "refact", models.ArchRefact, 19, func(*models.Preset) {})
 }
 
-// mlaModel synthesizes a 4-layer deepseek2 model with multi-head latent attention: one latent KV
-// head of 64 compressed and 32 RoPE'd dimensions (K 96, V 64: Q8_0 blocks divide both), 4 query
-// heads of 64, dense FFNs.
+// mlaModel synthesizes a deepseek2 model with multi-head latent attention: one latent KV head of 64
+// compressed and 32 RoPE'd dimensions (K 96, V 64: Q8_0 blocks divide both), 4 query heads of 64,
+// dense FFNs.
 func mlaModel(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "deepseek2.gguf")
-	p := models.Preset{Name: "deepseek2-mla", Layers: 4, Embd: 256, Heads: 4, KVHeads: 1, HeadDim: 64, FFN: 512,
-		Context: 4096, Type: models.TypeF16, Arch: models.ArchDeepSeek2, KVLoraRank: 64, RopeDim: 32}
-	require.NoError(t, models.Synth(path, p, 23))
-	return path
+	return synthFile(t, dir, "deepseek2", models.ArchDeepSeek2, 23, func(p *models.Preset) {
+		p.KVHeads, p.KVLoraRank, p.RopeDim = 1, 64, 32
+	})
 }
 
 // randomText writes about n bytes of lowercase words drawn with seed (one token per byte with the
