@@ -50,6 +50,12 @@ type Info struct {
 	// SlidingWindow is attention.sliding_window, the window of the model's
 	// sliding-window layers (QUOKA serves its other layers), 0 when it has none.
 	SlidingWindow int
+	// Experts and ExpertsUsed are expert_count and expert_used_count of a
+	// mixture-of-experts model, 0 otherwise.
+	Experts, ExpertsUsed int
+	// KVLoraRank is attention.kv_lora_rank of a model with multi-head latent
+	// attention (MLA: DeepSeek V2/V3 and others), 0 otherwise.
+	KVLoraRank int
 
 	// FileType is general.file_type as gguf names it, e.g. "MOSTLY_F16".
 	FileType string
@@ -168,14 +174,23 @@ func infoFrom(gf *gguf.GGUFFile) *Info {
 	if v, ok := kvs.Get("tokenizer.chat_template"); ok && v.ValueType == gguf.GGUFMetadataValueTypeString {
 		info.ChatTemplate = v.ValueString()
 	}
-	if v, ok := kvs.Get(arch.Architecture + ".attention.sliding_window"); ok {
+	intKey := func(key string) int {
+		v, ok := kvs.Get(arch.Architecture + "." + key)
+		if !ok {
+			return 0
+		}
 		switch v.ValueType {
 		case gguf.GGUFMetadataValueTypeUint32:
-			info.SlidingWindow = int(v.ValueUint32())
+			return int(v.ValueUint32())
 		case gguf.GGUFMetadataValueTypeInt32:
-			info.SlidingWindow = int(v.ValueInt32())
+			return int(v.ValueInt32())
 		}
+		return 0
 	}
+	info.SlidingWindow = intKey("attention.sliding_window")
+	info.Experts = intKey("expert_count")
+	info.ExpertsUsed = intKey("expert_used_count")
+	info.KVLoraRank = intKey("attention.kv_lora_rank")
 	if v, ok := kvs.Get(KeySynthetic); ok && v.ValueType == gguf.GGUFMetadataValueTypeBool {
 		info.Synthetic = v.ValueBool()
 	}

@@ -44,6 +44,12 @@ func (i *Info) Rows() [][2]string {
 	if i.SlidingWindow > 0 {
 		rows = append(rows, [2]string{"Sliding window", fmt.Sprintf("%d (sliding-window layers stay dense with QUOKA)", i.SlidingWindow)})
 	}
+	if i.Experts > 0 {
+		rows = append(rows, [2]string{"Experts", fmt.Sprintf("%d (%d per token)", i.Experts, i.ExpertsUsed)})
+	}
+	if i.KVLoraRank > 0 {
+		rows = append(rows, [2]string{"Latent KV (MLA)", fmt.Sprintf("%d (QUOKA selects among the latent keys)", i.KVLoraRank)})
+	}
 	rows = append(rows,
 		[2]string{"Tensors", strconv.Itoa(i.TensorCount)},
 		[2]string{"Tensor types", tensorTypes(i.TensorTypes)},

@@ -85,6 +85,8 @@ func TestSynthGPTOSS(t *testing.T) {
 	path, info, gf := synthToy(t, p)
 	assert.Equal(t, "gpt-oss", info.Architecture)
 	assert.Equal(t, 32, info.SlidingWindow)
+	assert.Equal(t, []int{4, 2}, []int{info.Experts, info.ExpertsUsed})
+	assert.Equal(t, "4 (2 per token)", rowMap(info.Rows())["Experts"])
 	// per block: 2 norms, Q/K/V/output weights and biases, sinks, the router (weight, bias) and
 	// the gate/up/down experts (weights, biases)
 	assert.Equal(t, 3+19*p.Layers, info.TensorCount)
@@ -116,6 +118,9 @@ func TestSynthDeepSeek2(t *testing.T) {
 	_, info, gf := synthToy(t, p)
 	assert.Equal(t, "deepseek2", info.Architecture)
 	assert.Equal(t, 1, info.KVHeads)
+	assert.Equal(t, 32, info.KVLoraRank)
+	assert.Contains(t, rowMap(info.Rows())["Latent KV (MLA)"], "32")
+	assert.NotContains(t, rowMap(info.Rows()), "Experts")
 	// per block: attn_norm, kv_a_norm, q, kv_a_mqa, k_b, v_b, output, ffn_norm, gate, up, down
 	assert.Equal(t, 3+11*p.Layers, info.TensorCount)
 	assertUint32Keys(t, gf, map[string]uint32{"deepseek2.attention.key_length": 40, "deepseek2.attention.value_length": 32,
