@@ -138,6 +138,14 @@ var presets = []Preset{
 		Layers: 4, Embd: 2048, Heads: 16, KVHeads: 1, HeadDim: 192, FFN: 5632, Context: 32768,
 		Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 512, RopeDim: 64,
 	},
+	{
+		Name: "bench-gpt-oss",
+		Description: "gpt-oss-20b attention shapes (gpt-oss: 64 heads of 64, 8 KV heads, attention sinks, a 128-token " +
+			"window in every other layer) in 4 layers of 4 experts of 1440 (2 per token) with a 259-token byte " +
+			"vocabulary (307M params, F16, ~586 MiB)",
+		Layers: 4, Embd: 2880, Heads: 64, KVHeads: 8, HeadDim: 64, FFN: 1440, Context: 131072,
+		Type: TypeF16, Arch: ArchGPTOSS, SlidingWindow: 128, Experts: 4, ExpertsUsed: 2,
+	},
 }
 
 // Presets returns the built-in synthetic model presets.

@@ -19,6 +19,8 @@ func TestPresets(t *testing.T) {
 			Type: TypeF16, Arch: ArchGemma3, SlidingWindow: 512, SWAPattern: 6}},
 		{"bench-mla", Preset{Layers: 4, Embd: 2048, Heads: 16, KVHeads: 1, HeadDim: 192, FFN: 5632, Context: 32768,
 			Type: TypeF16, Arch: ArchDeepSeek2, KVLoraRank: 512, RopeDim: 64}},
+		{"bench-gpt-oss", Preset{Layers: 4, Embd: 2880, Heads: 64, KVHeads: 8, HeadDim: 64, FFN: 1440, Context: 131072,
+			Type: TypeF16, Arch: ArchGPTOSS, SlidingWindow: 128, Experts: 4, ExpertsUsed: 2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
