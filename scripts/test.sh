@@ -89,7 +89,8 @@ run_avx2() {
 # (an Intel Xeon here: 82 s for one 131072-key case, 254 s for the largest QUOKA_ATTN case, whose
 # time is upstream's flash attention), and QUOKA_ATTN's own ops are those QUOKA_SELECT tests
 QUOKA_AARCH64_SVE_OPS="${QUOKA_AARCH64_SVE_OPS:-QUOKA_SELECT}"
-QUOKA_AARCH64_SVE_PARAMS="${QUOKA_AARCH64_SVE_PARAMS:-n_kv=[0-9]{1,4},}"
+# (no braces in the default: ${...:-...} would end at the first one)
+QUOKA_AARCH64_SVE_PARAMS="${QUOKA_AARCH64_SVE_PARAMS:-n_kv=[0-9][0-9]?[0-9]?[0-9]?,}"
 run_aarch64() {
     "$QUOKA_ROOT/scripts/test-aarch64.sh"
     log "aarch64 with SVE ($QUOKA_AARCH64_SVE_OPS, $QUOKA_AARCH64_SVE_PARAMS)"
