@@ -39,10 +39,8 @@ type msModel struct {
 // synthesized gemma3 and gpt-oss models with an iSWA cache (layers 0 and 2 sliding-window, 1 and
 // 3 full attention: QUOKA's), whose QUOKA inputs come from the full-attention cache's mask and
 // cells. gemma3's sliding-window cache holds only the window (as in llama-server), so the two
-// caches' cells differ. gpt-oss's layers have attention sinks; its sliding-window cache is the
-// whole context, because its expert routing turns the window-only cache's rounding (cells laid
-// out differently alone and together) into different experts for near-tie tokens, and so into
-// selections up to 10% apart: a property of the routing, not of QUOKA.
+// caches' cells differ; gpt-oss's (attention sinks in every layer) holds the whole context: its
+// sinks give a near-tie at the cut more weight in the logits than gemma3's 1e-3 allows.
 func msModels(t *testing.T) []msModel {
 	return []msModel{
 		{Model: loadStories(t), name: "stories260K", capture: "quoka_sel-0"},
@@ -81,11 +79,13 @@ func synthHybrid(t *testing.T) *Model {
 }
 
 // synthGPTOSS loads a synthesized gpt-oss model: attention sinks in every layer, sliding-window
-// layers 0 and 2 (a 64-token window), full-attention layers 1 and 3 (QUOKA's), 4 experts of which
-// 2 per token.
+// layers 0 and 2 (a 64-token window), full-attention layers 1 and 3 (QUOKA's), 2 experts, both
+// used by every token: with fewer used than there are, a rounding difference (cells laid out
+// differently alone and together, or another CPU's attention kernel) can route a near-tie token
+// to other experts, which moves its keys, and with them the selections, far more than the rounding.
 func synthGPTOSS(t *testing.T) *Model {
 	return synthModel(t, models.ArchGPTOSS, func(p *models.Preset) {
-		p.SlidingWindow, p.Experts, p.ExpertsUsed, p.FFN = 64, 4, 2, 128
+		p.SlidingWindow, p.Experts, p.ExpertsUsed, p.FFN = 64, 2, 2, 128
 	})
 }
 
