@@ -26,6 +26,20 @@ static double ns_since(bench_clock::time_point t0) {
 }
 
 
+// wall time of fn(0) .. fn(nt - 1) run on nt threads, in ns
+template <typename F>
+static double on_threads(int nt, F fn) {
+    const auto t0 = bench_clock::now();
+    std::vector<std::thread> th;
+    for (int it = 0; it < nt; ++it) {
+        th.emplace_back(fn, it);
+    }
+    for (auto & x : th) {
+        x.join();
+    }
+    return ns_since(t0);
+}
+
 // Prototype, not in the op: a persistent 8-bit copy of the keys (what #12 names as the last lever
 // for the selection on AVX2 CPUs), written once per cell, scored without staging. Keys: s8 in
 // [-63, 63] (s_k = 63/max|k_i|), queries: u8 (s_q = 127/max|q_i|, stored + 128), so that vpmaddubsw
@@ -264,22 +278,14 @@ int main(int argc, char ** argv) {
     for (int nt : { 1, 2 }) {
         double best = 1e30;
         for (int t = 0; t < 3; ++t) {
-            const auto t0 = bench_clock::now();
-            std::vector<std::thread> th;
-            for (int it = 0; it < nt; ++it) {
-                th.emplace_back([&, it] {
-                    std::vector<int16_t> k16(HK*16*D);
-                    std::vector<float> nn(HK*16), sc(HK*16);
-                    for (int64_t c = 16*it; c + 16 <= n_stream; c += 16*nt) {
-                        quoka_stage16_i16_avx2<ggml_fp16_t>((const char *) (big.data() + c*HK*D), HK*D*sizeof(ggml_fp16_t),
-                            D*sizeof(ggml_fp16_t), HK, D, 16, k16.data(), nn.data(), sc.data());
-                    }
-                });
-            }
-            for (auto & x : th) {
-                x.join();
-            }
-            best = std::min(best, ns_since(t0));
+            best = std::min(best, on_threads(nt, [&](int it) {
+                std::vector<int16_t> k16(HK*16*D);
+                std::vector<float> nn(HK*16), sc(HK*16);
+                for (int64_t c = 16*it; c + 16 <= n_stream; c += 16*nt) {
+                    quoka_stage16_i16_avx2<ggml_fp16_t>((const char *) (big.data() + c*HK*D), HK*D*sizeof(ggml_fp16_t),
+                        D*sizeof(ggml_fp16_t), HK, D, 16, k16.data(), nn.data(), sc.data());
+                }
+            }));
         }
         printf("staging alone over %lld cells x %lld KV heads (%.0f MB of F16 keys), %d thread%s: %.2f ms, %.1f GB/s\n",
             (long long) n_stream, (long long) HK, big.size()*2/1e6, nt, nt > 1 ? "s" : "", best/1e6, big.size()*2/best);
@@ -333,57 +339,33 @@ int main(int argc, char ** argv) {
         for (int nt : { 1, 2 }) {
             double b16 = 1e30, b8 = 1e30, bq = 1e30;
             for (int t = 0; t < 3; ++t) {
-                auto t0 = bench_clock::now();
-                {
-                    std::vector<std::thread> th;
-                    for (int it = 0; it < nt; ++it) {
-                        th.emplace_back([&, it] {
-                            std::vector<int16_t> k16(HK*16*D);
-                            std::vector<float> nn(HK*16), sc(HK*16), o(16);
-                            for (int64_t cc = 16*it; cc + 16 <= n_stream; cc += 16*nt) {
-                                for (int64_t a = 1; a <= 2; ++a) { // prefetch two blocks ahead, as the op does
-                                    const char * pf = (const char *) (bigh.data() + std::min(cc + 16*nt*a, n_stream - 16)*HK*D);
-                                    for (int64_t off = 0; off < 16*HK*D*2; off += 64*8) QUOKA_PREFETCH(pf + off);
-                                }
-                                quoka_stage16_i16_avx2<ggml_fp16_t>((const char *) (bigh.data() + cc*HK*D), HK*D*sizeof(ggml_fp16_t),
-                                    D*sizeof(ggml_fp16_t), HK, D, 16, k16.data(), nn.data(), sc.data());
-                                for (int64_t hk = 0; hk < HK; ++hk) {
-                                    quoka_dot16_i16_avx2(qt.data(), NQp/8, D, k16.data() + hk*16*D, nn.data() + 16*hk, qs, 16, o.data());
-                                }
-                            }
-                        });
+                b16 = std::min(b16, on_threads(nt, [&](int it) {
+                    std::vector<int16_t> k16(HK*16*D);
+                    std::vector<float> nn(HK*16), sc(HK*16), o(16);
+                    for (int64_t cc = 16*it; cc + 16 <= n_stream; cc += 16*nt) {
+                        for (int64_t a = 1; a <= 2; ++a) { // prefetch two blocks ahead, as the op does
+                            const char * pf = (const char *) (bigh.data() + std::min(cc + 16*nt*a, n_stream - 16)*HK*D);
+                            for (int64_t off = 0; off < 16*HK*D*2; off += 64*8) QUOKA_PREFETCH(pf + off);
+                        }
+                        quoka_stage16_i16_avx2<ggml_fp16_t>((const char *) (bigh.data() + cc*HK*D), HK*D*sizeof(ggml_fp16_t),
+                            D*sizeof(ggml_fp16_t), HK, D, 16, k16.data(), nn.data(), sc.data());
+                        for (int64_t hk = 0; hk < HK; ++hk) {
+                            quoka_dot16_i16_avx2(qt.data(), NQp/8, D, k16.data() + hk*16*D, nn.data() + 16*hk, qs, 16, o.data());
+                        }
                     }
-                    for (auto & x : th) x.join();
-                }
-                b16 = std::min(b16, ns_since(t0));
-                t0 = bench_clock::now();
-                {
-                    std::vector<std::thread> th;
-                    for (int it = 0; it < nt; ++it) {
-                        th.emplace_back([&, it] {
-                            std::vector<float> o(16*HK);
-                            for (int64_t cc = 16*it; cc + 16 <= n_stream; cc += 16*nt) {
-                                i8_score(qb.data(), NQp/8, D, sq, cb, cc*HK, 16*HK, o.data());
-                            }
-                        });
+                }));
+                b8 = std::min(b8, on_threads(nt, [&](int it) {
+                    std::vector<float> o(16*HK);
+                    for (int64_t cc = 16*it; cc + 16 <= n_stream; cc += 16*nt) {
+                        i8_score(qb.data(), NQp/8, D, sq, cb, cc*HK, 16*HK, o.data());
                     }
-                    for (auto & x : th) x.join();
-                }
-                b8 = std::min(b8, ns_since(t0));
-                t0 = bench_clock::now();
-                {
-                    std::vector<std::thread> th;
-                    for (int it = 0; it < nt; ++it) {
-                        th.emplace_back([&, it] {
-                            std::vector<float> o(16*HK);
-                            for (int64_t cc = 16*it; cc + 16 <= n_stream; cc += 16*nt) {
-                                q8_score(qs8.data(), NQp/8, D, sq8, cbq.data(), cc*HK, 16*HK, o.data());
-                            }
-                        });
+                }));
+                bq = std::min(bq, on_threads(nt, [&](int it) {
+                    std::vector<float> o(16*HK);
+                    for (int64_t cc = 16*it; cc + 16 <= n_stream; cc += 16*nt) {
+                        q8_score(qs8.data(), NQp/8, D, sq8, cbq.data(), cc*HK, 16*HK, o.data());
                     }
-                    for (auto & x : th) x.join();
-                }
-                bq = std::min(bq, ns_since(t0));
+                }));
             }
             printf("whole filter over %lld cells x %lld KV heads, %d thread%s: int16 (F16 cache) %.2f ms, 8-bit copy %.2f ms (%.2fx), Q8_0 copy %.2f ms (%.2fx)\n",
                 (long long) n_stream, (long long) HK, nt, nt > 1 ? "s" : "", b16/1e6, b8/1e6, b16/b8, bq/1e6, b16/bq);
