@@ -45,11 +45,11 @@ static double on_threads(int nt, F fn) {
 // [-63, 63] (s_k = 63/max|k_i|), queries: u8 (s_q = 127/max|q_i|, stored + 128), so that vpmaddubsw
 // (u8 x s8 pairs into int16) cannot saturate (2*255*63 < 2^15). Per cell and KV head the copy holds
 // the D bytes, 1/(s_k |k|) and 128*sum(k~) (the offset's correction, one per key: the maximum over
-// queries commutes with it).
+// queries commutes with it), and for the tightest bound |k~|_1 (D + 8 or D + 12 bytes).
 struct i8_copy {
     std::vector<int8_t> k;    // [n][D]
     std::vector<float>  inv;  // [n] 1/(s_k |k|)
-    std::vector<float>  err;  // [n] per-key error bound in score units, without the query terms
+    std::vector<float>  err;  // [n] |k~|_1, for the bound's query rounding term
     std::vector<int32_t> corr; // [n] 128*sum(k~)
 };
 
@@ -66,7 +66,7 @@ static void i8_write(const float * k, int64_t n, int64_t D, i8_copy & c) {
             c.k[j*D + d] = (int8_t) v; sum += v; l1 += fabsf((float) v);
         }
         c.inv[j]  = 1.0f/(sk*nk);
-        c.err[j]  = l1;    // |k~|_1, for the query rounding term
+        c.err[j]  = l1;
         c.corr[j] = 128*sum;
     }
 }
