@@ -85,7 +85,8 @@ type evalSetting struct {
 }
 
 // evalSettings reads the list flags into the settings: per chunk size, dense (unless --no-dense)
-// and every budget x N_Q combination.
+// and every budget x N_Q combination. The single-valued --quoka-* switches apply to every QUOKA
+// setting and are named in it (so that a resumed file never mixes runs with and without them).
 func evalSettings(c *cli.Context) ([]evalSetting, error) {
 	ubs, err := parseIntList(c.String("ubatch-size"), "ubatch-size")
 	if err != nil {
@@ -105,6 +106,8 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 	}
 	base := llama.DefaultQuokaOptions()
 	base.Decode = c.Bool("quoka-decode")
+	base.Force = c.Bool("quoka-force")
+	base.Invert = c.Bool("quoka-invert")
 	if base.Sink = c.Int("quoka-sink"); base.Sink < 0 {
 		return nil, usageErrorf("--quoka-sink %d: must not be negative", base.Sink)
 	}
@@ -136,6 +139,15 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 					}
 					if q.Sink > 0 {
 						name += fmt.Sprintf(" sink=%d", q.Sink)
+					}
+					if q.Decode {
+						name += " decode"
+					}
+					if q.Force {
+						name += " forced"
+					}
+					if q.Invert {
+						name += " inverted"
 					}
 					out = append(out, evalSetting{Setting: evalrun.Setting{Name: name, UBatch: ub}, quoka: q})
 				}
