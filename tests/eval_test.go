@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -268,27 +269,36 @@ func TestEvalSweepHarness(t *testing.T) {
 }
 
 // passkeyNIAH runs eval niah on a shared passkey model, dense and QUOKA at 12.5% of the context
-// (B_SA = 12.5% of the visible past, chunks of 512), with TinyStories text as the haystack, and
-// returns the records.
+// (B_SA = 12.5% of the visible past, chunks of 512), then the same QUOKA setting inverted (keeping
+// the worst-scoring keys: the negative control), with TinyStories text as the haystack, and returns
+// the records of both runs. QUOKA selects in decode too (--quoka-decode): the answer's digits come
+// from decode steps, and with dense decode even the inverted selection retrieves.
 func passkeyNIAH(t *testing.T, model, lengths, depths string, trials int) []evalRecord {
 	t.Helper()
 	hay := sharedPath(t, "data/tinystories-sample.txt")
-	results := filepath.Join(t.TempDir(), "niah.jsonl")
-	r := runQuokarunTimeout(t, 240, "", "eval", "niah", "-m", model, "--lengths", lengths, "--depths", depths,
-		"--trials", strconv.Itoa(trials), "--quoka-budget", "12.5%", "-ub", "512", "-t", "2", "--haystack", hay,
-		"--check-sparse", "--results", results)
-	require.Equal(t, 0, r.code, r.stderr)
-	t.Log("\n" + r.stdout)
-	return readRecords(t, results)
+	var recs []evalRecord
+	for i, extra := range [][]string{nil, {"--quoka-invert", "--no-dense"}} {
+		results := filepath.Join(t.TempDir(), fmt.Sprintf("niah%d.jsonl", i))
+		args := append([]string{"eval", "niah", "-m", model, "--lengths", lengths, "--depths", depths,
+			"--trials", strconv.Itoa(trials), "--quoka-budget", "12.5%", "--quoka-decode", "-ub", "512", "-t", "2",
+			"--haystack", hay, "--check-sparse", "--results", results}, extra...)
+		r := runQuokarunTimeout(t, 240, "", args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		t.Log("\n" + r.stdout)
+		recs = append(recs, readRecords(t, results)...)
+	}
+	return recs
 }
 
 // checkPasskey asserts, per length: dense retrieves at least minDense of the cases, QUOKA retrieves
-// at least as many as dense less one (the margin: one case per length), and every QUOKA case
-// really took the QUOKA path (layer 0's selection was captured for every chunk past the first).
+// at least as many as dense less one (the margin: one case per length), the inverted selection
+// fewer than half as many as dense (a wrong selection loses the needle), and every QUOKA case
+// really took the QUOKA path (layer 0's selection was captured for every prefill chunk past the
+// first, and for at least one decode step).
 func checkPasskey(t *testing.T, recs []evalRecord, lengths []int, minDense float64) {
 	t.Helper()
 	for _, l := range lengths {
-		var dense, quoka, n int
+		var dense, quoka, inverted, n, nQuoka, nInverted int
 		for _, rec := range recs {
 			if rec.Length != l {
 				continue
@@ -301,15 +311,28 @@ func checkPasskey(t *testing.T, recs []evalRecord, lengths []int, minDense float
 				assert.Equal(t, 0, rec.SparseChunks)
 				continue
 			}
-			if rec.Correct {
-				quoka++
+			if strings.HasSuffix(rec.Setting, " inverted") {
+				nInverted++
+				if rec.Correct {
+					inverted++
+				}
+			} else {
+				nQuoka++
+				if rec.Correct {
+					quoka++
+				}
 			}
-			assert.Equal(t, (rec.Tokens-1)/512, rec.SparseChunks, "QUOKA engaged in every chunk after the first (%s)", rec.ID)
+			prefill := (rec.Tokens - 1) / 512
+			assert.Greater(t, rec.SparseChunks, prefill, "QUOKA engaged in every chunk after the first and in decode (%s)", rec.ID)
+			assert.LessOrEqual(t, rec.SparseChunks, prefill+8, "at most the 8 decode steps beyond the prefill chunks (%s)", rec.ID)
 		}
 		require.Positive(t, n)
-		t.Logf("length %d: dense %d/%d, QUOKA 12.5%% %d/%d", l, dense, n, quoka, n)
+		require.Equal(t, n, nQuoka, "a QUOKA record per dense one at %d", l)
+		require.Equal(t, n, nInverted, "an inverted-selection record per dense one at %d", l)
+		t.Logf("length %d: dense %d/%d, QUOKA 12.5%% %d/%d, inverted %d/%d", l, dense, n, quoka, n, inverted, n)
 		assert.GreaterOrEqual(t, float64(dense), minDense*float64(n), "dense retrieves at %d", l)
 		assert.GreaterOrEqual(t, quoka, dense-1, "QUOKA within one case of dense at %d", l)
+		assert.Less(t, 2*inverted, dense, "the inverted selection loses the needle at %d", l)
 	}
 }
 
@@ -318,7 +341,7 @@ func checkPasskey(t *testing.T, recs []evalRecord, lengths []int, minDense float
 func TestEvalNIAHPasskey(t *testing.T) {
 	model := sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf")
 	recs := passkeyNIAH(t, model, "1k,2k", "0,25,50,75,100", 2)
-	require.Len(t, recs, 2*5*2*2)
+	require.Len(t, recs, 2*5*2*3)
 	checkPasskey(t, recs, []int{1024, 2048}, 0.9)
 }
 
@@ -329,10 +352,10 @@ func TestEvalNIAHPasskey(t *testing.T) {
 func TestEvalNIAHPasskey8k(t *testing.T) {
 	model := sharedPath(t, "models/passkey-llama-3L256d-8k-f16.gguf")
 	recs := passkeyNIAH(t, model, "4k", "50,75,100", 2)
-	require.Len(t, recs, 3*2*2)
+	require.Len(t, recs, 3*2*3)
 	checkPasskey(t, recs, []int{4096}, 0.8)
 
 	recs = passkeyNIAH(t, model, "8176", "25,50,75,100", 2)
-	require.Len(t, recs, 4*2*2)
+	require.Len(t, recs, 4*2*3)
 	checkPasskey(t, recs, []int{8176}, 0.4)
 }
