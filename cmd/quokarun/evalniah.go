@@ -40,7 +40,9 @@ func evalNIAHCommand() *cli.Command {
 			"short of it by less than a sentence). The same cases run densely and under every QUOKA setting " +
 			"(--quoka-budget x --quoka-queries, per -ub chunk size), each from an empty cache, with a greedy answer. " +
 			"Every case is appended to --results as it finishes (Ctrl-C keeps them; --resume continues). The defaults " +
-			"reproduce the passkey format of the project's shared test data.",
+			"reproduce the passkey format of the project's shared test data. Decode stays dense unless --quoka-decode, " +
+			"and the answer comes from decode steps that see the whole cache: --quoka-decode (with --quoka-invert as a " +
+			"negative control) is what tests the selection itself.",
 		Flags:        append(evalRunFlags("eval-niah.jsonl", 5), append(niahFlags(), &cli.StringFlag{Name: "plot", Usage: "draw the heatmaps into this PNG `FILE`"})...),
 		OnUsageError: onUsageError,
 		Action:       evalNIAHAction,
