@@ -134,14 +134,7 @@ func benchAction(c *cli.Context) error {
 				if err := q.Validate(); err != nil {
 					return usageErrorf("--budgets: %v", err)
 				}
-				label := b
-				if ch > 0 {
-					label += fmt.Sprintf("/c%d", ch)
-				}
-				if sk > 0 {
-					label += fmt.Sprintf("/s%d", sk)
-				}
-				base = append(base, &benchSetting{label: label, quoka: q})
+				base = append(base, &benchSetting{label: benchLabel(b, q), quoka: q})
 			}
 		}
 	}
@@ -351,3 +344,23 @@ better than any official record: which captains were careful, which cargoes came
 families waited on the pier. When the light was finally automated, the keeper gave the books to the
 town library, where children still read them to learn the names of the old ships and the winds.
 `
+
+// benchLabel is the quoka column of a QUOKA setting: the budget as given, then its sub-chunk
+// (/cN), attention sinks (/sN) and the test switches that change what it measures (/inv for an
+// inverted selection, /force).
+func benchLabel(budget string, q llama.QuokaOptions) string {
+	label := budget
+	if q.Chunk > 0 {
+		label += fmt.Sprintf("/c%d", q.Chunk)
+	}
+	if q.Sink > 0 {
+		label += fmt.Sprintf("/s%d", q.Sink)
+	}
+	if q.Invert {
+		label += "/inv"
+	}
+	if q.Force {
+		label += "/force"
+	}
+	return label
+}

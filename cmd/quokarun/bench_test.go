@@ -62,3 +62,19 @@ func TestBenchPromptAddsBOSOnlyWhenWanted(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchLabel(t *testing.T) {
+	for _, tc := range []struct {
+		budget string
+		q      llama.QuokaOptions
+		want   string
+	}{
+		{"1024", llama.QuokaOptions{}, "1024"},
+		{"12.5%", llama.QuokaOptions{Chunk: 128}, "12.5%/c128"},
+		{"256", llama.QuokaOptions{Chunk: 64, Sink: 4}, "256/c64/s4"},
+		{"1024", llama.QuokaOptions{Invert: true}, "1024/inv"},
+		{"1024", llama.QuokaOptions{Force: true, Sink: 1}, "1024/s1/force"},
+	} {
+		assert.Equal(t, tc.want, benchLabel(tc.budget, tc.q), "%+v", tc.q)
+	}
+}
