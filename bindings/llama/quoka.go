@@ -106,7 +106,13 @@ func (q QuokaOptions) String() string {
 	if q.Budget == 0 {
 		budget = fmt.Sprintf("B_SA=%g%%", q.BudgetFraction*100)
 	}
-	s := fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV)
+	return fmt.Sprintf("%s N_Q=%d min_kv=%d", budget, q.queries(), q.MinKV) + q.Extras()
+}
+
+// Extras lists the options beyond the budget, N_Q and min_kv as String writes them, each with a
+// leading space: " chunk=N", " sink=N", " decode", " force", " inverted"; empty when none is set.
+func (q QuokaOptions) Extras() string {
+	var s string
 	if q.Chunk > 0 {
 		s += fmt.Sprintf(" chunk=%d", q.Chunk)
 	}

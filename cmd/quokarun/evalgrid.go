@@ -133,22 +133,7 @@ func evalSettings(c *cli.Context) ([]evalSetting, error) {
 					if err := q.Validate(); err != nil {
 						return nil, usageErrorf("%v", err)
 					}
-					name := fmt.Sprintf("B_SA=%s N_Q=%d", strings.TrimSpace(b), nq)
-					if ch > 0 {
-						name += fmt.Sprintf(" chunk=%d", ch)
-					}
-					if q.Sink > 0 {
-						name += fmt.Sprintf(" sink=%d", q.Sink)
-					}
-					if q.Decode {
-						name += " decode"
-					}
-					if q.Force {
-						name += " forced"
-					}
-					if q.Invert {
-						name += " inverted"
-					}
+					name := fmt.Sprintf("B_SA=%s N_Q=%d", strings.TrimSpace(b), nq) + q.Extras()
 					out = append(out, evalSetting{Setting: evalrun.Setting{Name: name, UBatch: ub}, quoka: q})
 				}
 			}

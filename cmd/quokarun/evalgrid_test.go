@@ -45,7 +45,7 @@ func TestEvalSettings(t *testing.T) {
 		{"invert", []string{"--quoka-invert"}, []string{"dense", "B_SA=12.5% N_Q=16 inverted"}, func(t *testing.T, s evalSetting) {
 			assert.True(t, s.quoka.Invert)
 		}},
-		{"force", []string{"--quoka-force", "--no-dense"}, []string{"B_SA=12.5% N_Q=16 forced"}, func(t *testing.T, s evalSetting) {
+		{"force", []string{"--quoka-force", "--no-dense"}, []string{"B_SA=12.5% N_Q=16 force"}, func(t *testing.T, s evalSetting) {
 			assert.True(t, s.quoka.Force)
 		}},
 		{"decode and sink", []string{"--quoka-decode", "--quoka-sink", "4", "--quoka-budget", "64"},
