@@ -188,7 +188,26 @@ func (r *evalRunner) run(ctx context.Context, c *cli.Context, what string, cases
 func (r *evalRunner) one(ctx context.Context, lc *llama.Session, capture string, s evalSetting, ec evalCase, toks []llama.Token) (evalrun.Record, error) {
 	lc.ClearKV()
 	lc.Captured() // forget earlier captures
-	out, tm, err := lc.GenerateTokens(ctx, toks, llama.GenerateOptions{MaxTokens: ec.maxTokens})
+	// the selections captured in layer 0: the prefill's, taken when it ends, then the decode steps'
+	sparse := func() int {
+		n := 0
+		for _, t := range lc.Captured() {
+			if t.Name == capture {
+				n++
+			}
+		}
+		return n
+	}
+	prefillSparse := -1
+	opts := llama.GenerateOptions{MaxTokens: ec.maxTokens}
+	if r.checkSparse {
+		opts.PrefillProgress = func(done, total int) {
+			if done == total {
+				prefillSparse = sparse()
+			}
+		}
+	}
+	out, tm, err := lc.GenerateTokens(ctx, toks, opts)
 	if err != nil {
 		return evalrun.Record{}, err
 	}
@@ -199,14 +218,9 @@ func (r *evalRunner) one(ctx context.Context, lc *llama.Session, capture string,
 	rec.Score, rec.Correct = ec.score(out)
 	rec.PrefillMS = float64(tm.PrefillDuration.Microseconds()) / 1e3
 	rec.TTFTMS = float64(tm.TTFT.Microseconds()) / 1e3
-	rec.SparseChunks = -1
+	rec.SparseChunks, rec.SparseDecode = -1, -1
 	if r.checkSparse {
-		rec.SparseChunks = 0
-		for _, t := range lc.Captured() {
-			if t.Name == capture {
-				rec.SparseChunks++
-			}
-		}
+		rec.SparseChunks, rec.SparseDecode = prefillSparse, sparse()
 	}
 	return rec, nil
 }

@@ -37,6 +37,9 @@ type Record struct {
 	// SparseChunks counts the prefill chunks that took the QUOKA path (in layer 0); -1 when not
 	// recorded.
 	SparseChunks int `json:"sparse_chunks"`
+	// SparseDecode counts the decode steps that took the QUOKA path (in layer 0: with
+	// --quoka-decode); -1 when not recorded.
+	SparseDecode int `json:"sparse_decode"`
 }
 
 // Key identifies a record within a run: its setting and case.
