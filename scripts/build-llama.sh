@@ -8,8 +8,8 @@
 #   QUOKA_CUDA=1      also build the CUDA backend (GGML_CUDA=ON)
 #   QUOKA_CUDA_ARCH   CMAKE_CUDA_ARCHITECTURES for QUOKA_CUDA=1 (default 90)
 #   QUOKA_TARGETS     override the list of targets to build. llama-completion is the
-#                     classic CLI; llama-server, llama-embedding and ggml-rpc-server (ggml-rpc,
-#                     GGML_RPC=ON) are built too.
+#                     classic CLI, llama-cli the chat one; llama-server, llama-embedding and
+#                     ggml-rpc-server (ggml-rpc, GGML_RPC=ON) are built too.
 #   QUOKA_JOBS        parallel jobs (default: number of CPUs)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 need_tools cmake:cmake ninja:ninja-build g++:g++
@@ -52,6 +52,6 @@ cmake -S "$LLAMA_SRC" -B "$LLAMA_BUILD_DIR" -G Ninja \
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
     "${isa_args[@]}" "${cuda_args[@]}" "${launcher[@]}" >/dev/null
 
-targets=(${QUOKA_TARGETS:-llama ggml ggml-base ggml-cpu ggml-rpc test-backend-ops llama-bench llama-perplexity llama-completion llama-embedding llama-server ggml-rpc-server})
+targets=(${QUOKA_TARGETS:-llama ggml ggml-base ggml-cpu ggml-rpc test-backend-ops llama-bench llama-perplexity llama-completion llama-cli llama-embedding llama-server ggml-rpc-server})
 log "building ${targets[*]} (GGML_NATIVE=$native GGML_CUDA=$cuda)"
 cmake --build "$LLAMA_BUILD_DIR" --target "${targets[@]}" -j "${QUOKA_JOBS:-$(nproc)}"

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,4 +65,38 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestLlamaCliReportsQuoka: upstream's chat tool, llama-cli, from the patched tree runs a single
+// turn with --quoka, and its line after the answer counts the turn's sparse prompt ubatches (the
+// server timings' quoka_ubatches); a dense turn's line has no count.
+func TestLlamaCliReportsQuoka(t *testing.T) {
+	bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-cli")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("llama-cli not built (make build): %v", err)
+	}
+	model := sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf")
+	c := firstPasskeyCase(t, 2048, 0.5)
+	prompt := filepath.Join(t.TempDir(), "prompt.txt")
+	require.NoError(t, os.WriteFile(prompt, []byte(c.Prompt), 0o644))
+
+	re := regexp.MustCompile(`\[ Prompt: [0-9.]+ t/s \| Generation: [0-9.]+ t/s(?: \| QUOKA: (\d+) sparse ubatches)? \]`)
+	run := func(extra ...string) (sparse string) {
+		args := append([]string{"-m", model, "-f", prompt, "-n", "8", "--temp", "0", "-t", "2", "-c", "4096",
+			"-ub", "128", "-fa", "on", "--single-turn", "--simple-io"}, extra...)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		var so, se strings.Builder
+		cmd.Stdout, cmd.Stderr = &so, &se
+		require.NoError(t, cmd.Run(), "llama-cli %v: %s", extra, tail(se.String(), 8))
+		m := re.FindStringSubmatch(so.String())
+		require.NotNil(t, m, "no timings line:\n%s", tail(so.String(), 6))
+		return m[1]
+	}
+	assert.Empty(t, run(), "a dense turn counts sparse ubatches")
+	sparse, err := strconv.Atoi(run("--quoka", "--quoka-budget", "256"))
+	require.NoError(t, err, "no QUOKA count in the timings line")
+	// ~2060 chat-formatted prompt tokens in ubatches of 128, past > 256 from the third on
+	assert.GreaterOrEqual(t, sparse, 10, "sparse ubatches")
 }
