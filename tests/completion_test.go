@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,10 +70,6 @@ func tail(s string, n int) string {
 // turn with --quoka, and its line after the answer counts the turn's sparse prompt ubatches (the
 // server timings' quoka_ubatches); a dense turn's line has no count.
 func TestLlamaCliReportsQuoka(t *testing.T) {
-	bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-cli")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("llama-cli not built (make build): %v", err)
-	}
 	model := sharedPath(t, "models/passkey-llama-3L256d-long-f16.gguf")
 	c := firstPasskeyCase(t, 2048, 0.5)
 	prompt := filepath.Join(t.TempDir(), "prompt.txt")
@@ -84,14 +79,10 @@ func TestLlamaCliReportsQuoka(t *testing.T) {
 	run := func(extra ...string) (sparse string) {
 		args := append([]string{"-m", model, "-f", prompt, "-n", "8", "--temp", "0", "-t", "2", "-c", "4096",
 			"-ub", "128", "-fa", "on", "--single-turn", "--simple-io"}, extra...)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, args...)
-		var so, se strings.Builder
-		cmd.Stdout, cmd.Stderr = &so, &se
-		require.NoError(t, cmd.Run(), "llama-cli %v: %s", extra, tail(se.String(), 8))
-		m := re.FindStringSubmatch(so.String())
-		require.NotNil(t, m, "no timings line:\n%s", tail(so.String(), 6))
+		r := runTool(t, "llama-cli", 2*time.Minute, args...)
+		require.Zero(t, r.code, "llama-cli %v: %s", extra, tail(r.stderr, 8))
+		m := re.FindStringSubmatch(r.stdout)
+		require.NotNil(t, m, "no timings line:\n%s", tail(r.stdout, 6))
 		return m[1]
 	}
 	assert.Empty(t, run(), "a dense turn counts sparse ubatches")

@@ -47,8 +47,8 @@ func firstPasskeyCase(t *testing.T, length int, depth float64) passkeyCase {
 	return passkeyCase{}
 }
 
-// completionRun is the outcome of one llama-completion run.
-type completionRun struct {
+// toolRun is the outcome of one run of an upstream tool.
+type toolRun struct {
 	stdout, stderr string
 	code           int
 	sparse         int // the closing timings' "quoka ubatches" (0 when the line is absent)
@@ -56,13 +56,13 @@ type completionRun struct {
 
 var quokaUbatchesRe = regexp.MustCompile(`quoka ubatches = +(\d+)`)
 
-// runCompletion runs the patched tree's llama-completion with args, failing the test when it
-// does not end within limit (a hang).
-func runCompletion(t *testing.T, limit time.Duration, args ...string) completionRun {
+// runTool runs the patched tree's tool (e.g. llama-completion) with args, failing the test when
+// it does not end within limit (a hang) or is not built.
+func runTool(t *testing.T, tool string, limit time.Duration, args ...string) toolRun {
 	t.Helper()
-	bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
+	bin := filepath.Join(repoRoot, "build", "llama-build", "bin", tool)
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("llama-completion not built (make build): %v", err)
+		t.Fatalf("%s not built (make build): %v", tool, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -70,11 +70,11 @@ func runCompletion(t *testing.T, limit time.Duration, args ...string) completion
 	var so, se strings.Builder
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
-	require.NoError(t, ctx.Err(), "llama-completion %v did not end within %v", args, limit)
-	r := completionRun{stdout: so.String(), stderr: se.String()}
+	require.NoError(t, ctx.Err(), "%s %v did not end within %v", tool, args, limit)
+	r := toolRun{stdout: so.String(), stderr: se.String()}
 	if err != nil {
 		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, "llama-completion %v", args)
+		require.ErrorAs(t, err, &ee, "%s %v", tool, args)
 		r.code = ee.ExitCode()
 	}
 	if m := quokaUbatchesRe.FindStringSubmatch(r.stderr); m != nil {
@@ -141,7 +141,7 @@ func TestLlamaCompletionStockConfigs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCompletion(t, 2*time.Minute, argv(tc.args)...)
+			r := runTool(t, "llama-completion", 2*time.Minute, argv(tc.args)...)
 			require.Equal(t, 0, r.code, "exit status; log tail:\n%s", tail(r.stderr, 8))
 			for _, bad := range []string{"GGML_ASSERT", "GGML_ABORT", "failed to decode", "failed to eval"} {
 				assert.NotContains(t, r.stderr, bad)
@@ -185,7 +185,7 @@ func TestLlamaCompletionQuokaFlagErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			args := append([]string{"-m", model, "-p", "hello", "-n", "1", "-no-cnv", "-fa", "on", "--quoka"}, tc.args...)
-			r := runCompletion(t, 30*time.Second, args...)
+			r := runTool(t, "llama-completion", 30*time.Second, args...)
 			assert.NotEqual(t, 0, r.code)
 			assert.Contains(t, r.stderr, tc.msg)
 			assert.NotContains(t, r.stderr, "llama_model_loader", "the model was loaded before the flags were checked")
@@ -196,7 +196,7 @@ func TestLlamaCompletionQuokaFlagErrors(t *testing.T) {
 		c := firstPasskeyCase(t, 2048, 0.5)
 		for _, quoka := range [][]string{nil, {"--quoka", "--quoka-budget", "64"}} {
 			args := append([]string{"-m", model, "-p", c.Prompt, "-n", "4", "-no-cnv", "-fa", "on", "-c", "256", "-t", "2"}, quoka...)
-			r := runCompletion(t, time.Minute, args...)
+			r := runTool(t, "llama-completion", time.Minute, args...)
 			assert.Equal(t, 1, r.code, "%v", quoka)
 			assert.Contains(t, r.stderr, "prompt is too long", "%v", quoka)
 			assert.NotContains(t, r.stderr, "GGML_ASSERT")
