@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,6 +74,41 @@ func TestEvalKLDFullBudgetIsDense(t *testing.T) {
 		assert.Less(t, got.Pooled.MeanKL, 1e-6, cache)
 		assert.Equal(t, 1.0, got.Pooled.Top1, cache)
 	}
+}
+
+// TestEvalKLDLongContext: fidelity at the 8k passkey model's full context (one 8192-token window
+// of TinyStories text, chunks of 512). With B_SA 1024 QUOKA's next-token distributions stay
+// much closer to dense ones than the same budget spent on the worst-scoring keys (the negative
+// control) and than attending to almost none of the past (B_SA 1): the selection, not the
+// chunk's own keys, carries what the past contributes. Each chunk whose past exceeds B_SA is sparse.
+func TestEvalKLDLongContext(t *testing.T) {
+	model := sharedPath(t, "models/passkey-llama-3L256d-8k-f16.gguf")
+	text := sharedPath(t, "data/tinystories-kld.txt")
+	// kl runs eval kld with B_SA budget and extra flags and returns the pooled mean KL
+	kl := func(budget int, extra ...string) float64 {
+		args := append([]string{"eval", "kld", "-m", model, "-f", text, "-c", "8192", "--chunks", "1",
+			"-ub", "512", "-t", "2", "--json", "--quoka-budget", strconv.Itoa(budget)}, extra...)
+		r := runQuokarunTimeout(t, 5*60, "", args...)
+		require.Equal(t, 0, r.code, r.stderr)
+		var got kldResult
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+		require.Equal(t, 8192-512, got.Pooled.Positions)
+		// chunk k (k = 0..15) has a past of 512k keys and is sparse when that exceeds B_SA
+		sparse := 0
+		for k := range 8192 / 512 {
+			if 512*k > budget {
+				sparse++
+			}
+		}
+		require.Equal(t, sparse, got.Sparse, "B_SA %d %v: sparse chunks", budget, extra)
+		t.Logf("B_SA %d %v: mean KL %.4f, top-1 %.2f%%", budget, extra, got.Pooled.MeanKL, 100*got.Pooled.Top1)
+		return got.Pooled.MeanKL
+	}
+	quoka := kl(1024)
+	inverted := kl(1024, "--quoka-invert")
+	noPast := kl(1)
+	assert.Less(t, quoka, 0.6*inverted, "QUOKA against its inverted selection")
+	assert.Less(t, quoka, 0.5*noPast, "QUOKA against (almost) no past")
 }
 
 func TestBenchSmoke(t *testing.T) {
