@@ -24,6 +24,8 @@ cpu_isas() {
     grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo && isas="$isas avx2 i16"
     grep -qw avx512f /proc/cpuinfo 2>/dev/null && isas="$isas avx512"
     grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && isas="$isas avx512bf16"
+    # amxbf16: the BF16 filter's products on AMX tiles (Sapphire Rapids and later, Linux)
+    grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && grep -qw amx_bf16 /proc/cpuinfo && isas="$isas amxbf16"
     echo "$isas"
 }
 
@@ -44,6 +46,10 @@ run_ops() {
     case " $(cpu_isas) " in
         *" avx512bf16 "*) ;;
         *) log "note: this CPU has no AVX512-BF16: the native BF16 filter was not run here (its logic was, as bf16)" ;;
+    esac
+    case " $(cpu_isas) " in
+        *" amxbf16 "*) ;;
+        *) log "note: this CPU has no AMX-BF16: the BF16 filter's AMX products were not run here (the same filter was, with AVX512-BF16 or as bf16)" ;;
     esac
 }
 
