@@ -2,9 +2,8 @@ package tests
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -28,7 +27,7 @@ func TestQuokaDefaultPathMatchesExactOnQuantizedModel(t *testing.T) {
 	require.NoError(t, models.Synth(model, p, 7))
 
 	exact := "vec"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil && strings.Contains(string(b), " avx2 ") {
+	if slices.Contains(cpuScoringPaths(t), "avx2") {
 		exact = "avx2"
 	}
 	run := func(isa string) kldResult {

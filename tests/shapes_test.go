@@ -42,6 +42,9 @@ func cpuScoringPaths(t *testing.T) []string {
 	}
 	if flags["avx512_bf16"] {
 		paths = append(paths, "avx512bf16")
+		if flags["amx_bf16"] {
+			paths = append(paths, "amxbf16")
+		}
 	}
 	return paths
 }
