@@ -2,7 +2,6 @@ package tests
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -20,10 +19,6 @@ import (
 // closing timings (common_perf_print), how many ubatches QUOKA ran sparse, and a dense run shows
 // no such line; the generated text is complete in both (the tool flushes its log before exiting).
 func TestLlamaCompletionReportsQuoka(t *testing.T) {
-	bin := filepath.Join(repoRoot, "build", "llama-build", "bin", "llama-completion")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("llama-completion not built (make build): %v", err)
-	}
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.gguf")
 	p := models.Preset{Name: "completion", Layers: 2, Embd: 128, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 256,
@@ -32,29 +27,23 @@ func TestLlamaCompletionReportsQuoka(t *testing.T) {
 	prompt := filepath.Join(dir, "prompt.txt")
 	require.NoError(t, os.WriteFile(prompt, []byte(strings.Repeat("the quick brown fox jumps over the lazy dog. ", 40)), 0o644))
 
-	re := regexp.MustCompile(`quoka ubatches = +(\d+)`)
-	run := func(extra ...string) (stdout, stderr string) {
+	run := func(extra ...string) toolRun {
 		args := append([]string{"-m", model, "-f", prompt, "-n", "8", "-no-cnv", "--temp", "0", "-t", "2",
 			"-c", "4096", "-ub", "128", "-fa", "on"}, extra...)
-		cmd := exec.Command(bin, args...)
-		var so, se strings.Builder
-		cmd.Stdout, cmd.Stderr = &so, &se
-		require.NoError(t, cmd.Run(), "%v: %s", extra, se.String())
-		return so.String(), se.String()
+		r := runTool(t, "llama-completion", 2*time.Minute, args...)
+		require.Zero(t, r.code, "%v: %s", extra, r.stderr)
+		return r
 	}
-	denseOut, denseErr := run()
-	assert.NotRegexp(t, re, denseErr, "a dense run reports QUOKA ubatches")
-	assert.Contains(t, denseErr, "graphs reused", "the closing timings are missing")
+	dense := run()
+	assert.NotRegexp(t, quokaUbatchesRe, dense.stderr, "a dense run reports QUOKA ubatches")
+	assert.Contains(t, dense.stderr, "graphs reused", "the closing timings are missing")
 
-	out, errOut := run("--quoka", "--quoka-budget", "64")
-	m := re.FindStringSubmatch(errOut)
-	require.NotNil(t, m, "no quoka ubatches line in the closing timings:\n%s", tail(errOut, 10))
-	n, err := strconv.Atoi(m[1])
-	require.NoError(t, err)
+	sparse := run("--quoka", "--quoka-budget", "64")
+	require.Regexp(t, quokaUbatchesRe, sparse.stderr, "no quoka ubatches line in the closing timings:\n%s", tail(sparse.stderr, 10))
 	// about 2500 prompt tokens in ubatches of 128: all but the first one (past <= 64) are sparse
-	assert.Greater(t, n, 10, "sparse ubatches")
+	assert.Greater(t, sparse.sparse, 10, "sparse ubatches")
 	// the prompt is echoed, then 8 tokens: the same length as the dense run's output (byte vocabulary)
-	assert.Equal(t, len(denseOut), len(out), "dense %q\nquoka %q", tail(denseOut, 1), tail(out, 1))
+	assert.Equal(t, len(dense.stdout), len(sparse.stdout), "dense %q\nquoka %q", tail(dense.stdout, 1), tail(sparse.stdout, 1))
 }
 
 // tail returns the last n lines of s.
